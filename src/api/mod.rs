@@ -1,0 +1,233 @@
+//! HTTP: handlers per resource, extractors, problem+json. No diesel here: handlers call services.
+
+pub mod ops;
+pub mod problem;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+use crate::auth::keys::KeyRing;
+use crate::config::Config;
+use crate::store::Store;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub keys: Arc<KeyRing>,
+}
+
+/// Largest accepted request body (API.md): 1 MiB.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_BODY_BYTES)
+        .error_handler(problem::json_error)
+}
+
+pub fn payload_config() -> web::PayloadConfig {
+    web::PayloadConfig::new(MAX_BODY_BYTES)
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(problem::query_error)
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(problem::path_error)
+}
+
+/// The OpenAPI document's fixed parts; every route's own entry is collected from the handlers
+/// as they are registered (utoipa-actix-web), so a registered route is always documented.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "entente",
+        description = "Scheduling of diplomatic contacts: delegations, meetings, contact channels, forums and iCalendar feeds.",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
+    ),
+    paths(ops::openapi_json),
+    components(schemas(problem::Problem, crate::error::FieldError)),
+    tags(
+        (name = "operations", description = "Health, readiness, metrics and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The complete OpenAPI document: the fixed parts above plus every route `configure` registers.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    use utoipa_actix_web::AppExt;
+    actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(configure)
+        .split_for_parts()
+        .1
+}
+
+/// Every route the app serves, with its methods: lets the fallback tell "no such resource"
+/// (404) from "no such method on this resource" (405 with `Allow`).
+pub struct RouteTable(Vec<(actix_web::dev::ResourceDef, Vec<String>)>);
+
+impl RouteTable {
+    pub fn from_openapi(document: &utoipa::openapi::OpenApi) -> Self {
+        let value = serde_json::to_value(document).unwrap_or_default();
+        let routes = value["paths"]
+            .as_object()
+            .map(|paths| {
+                paths
+                    .iter()
+                    .map(|(path, item)| {
+                        let methods = item
+                            .as_object()
+                            .map(|ops| ops.keys().map(|m| m.to_uppercase()).collect())
+                            .unwrap_or_default();
+                        (actix_web::dev::ResourceDef::new(path.as_str()), methods)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self(routes)
+    }
+
+    /// The methods allowed on `path`, or None when no route has that path.
+    pub fn allowed(&self, path: &str) -> Option<&[String]> {
+        self.0
+            .iter()
+            .find(|(def, _)| def.is_match(path))
+            .map(|(_, methods)| methods.as_slice())
+    }
+}
+
+/// Every documented route. Register new resources here, always through `service(...)`.
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(ops::docs_redirect);
+}
+
+#[cfg(test)]
+mod tests {
+    //! The production body/JSON/query configuration on a real actix service. (Over-the-wire
+    //! tests of the same rules run against the real endpoints in tests/integration.)
+
+    use actix_web::middleware::ErrorHandlers;
+    use actix_web::{test, web, App, HttpResponse};
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        #[allow(dead_code)]
+        name: String,
+    }
+
+    #[derive(Deserialize)]
+    struct Query {
+        #[allow(dead_code)]
+        limit: u32,
+    }
+
+    async fn echo(_: web::Json<Body>) -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    async fn query(_: web::Query<Query>) -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    async fn call(req: test::TestRequest) -> (u16, serde_json::Value) {
+        let app = test::init_service(
+            App::new()
+                .app_data(super::json_config())
+                .app_data(super::payload_config())
+                .app_data(super::query_config())
+                .wrap(ErrorHandlers::new().default_handler(super::problem::ensure_problem))
+                .route("/echo", web::post().to(echo))
+                .route("/query", web::get().to(query)),
+        )
+        .await;
+        let response = test::call_service(&app, req.to_request()).await;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or_default().to_owned());
+        let body = test::read_body(response).await;
+        if status >= 400 {
+            assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+        }
+        (
+            status,
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    #[actix_web::test]
+    async fn good_json_passes() {
+        let (status, _) = call(
+            test::TestRequest::post()
+                .uri("/echo")
+                .set_json(serde_json::json!({"name": "x"})),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+
+    #[actix_web::test]
+    async fn a_body_over_one_mebibyte_is_413() {
+        let big = format!(r#"{{"name": "{}"}}"#, "x".repeat(super::MAX_BODY_BYTES));
+        let (status, body) = call(
+            test::TestRequest::post()
+                .uri("/echo")
+                .insert_header(("content-type", "application/json"))
+                .set_payload(big),
+        )
+        .await;
+        assert_eq!(status, 413);
+        assert_eq!(body["code"], "payload-too-large");
+    }
+
+    #[actix_web::test]
+    async fn malformed_unknown_and_missing_are_422() {
+        let cases = [
+            (r#"{"name": "x""#, None),
+            (r#"{"name": "x", "colour": "red"}"#, Some("colour")),
+            (r#"{}"#, Some("name")),
+            (r#"{"name": 5}"#, None),
+            (r#"[]"#, None),
+        ];
+        for (payload, field) in cases {
+            let (status, body) = call(
+                test::TestRequest::post()
+                    .uri("/echo")
+                    .insert_header(("content-type", "application/json"))
+                    .set_payload(payload),
+            )
+            .await;
+            assert_eq!(status, 422, "{payload}");
+            assert_eq!(body["code"], "validation", "{payload}");
+            if let Some(field) = field {
+                assert_eq!(body["errors"][0]["field"], field, "{payload}");
+            }
+        }
+    }
+
+    #[actix_web::test]
+    async fn wrong_content_type_and_bad_query_are_422() {
+        let (status, body) = call(
+            test::TestRequest::post()
+                .uri("/echo")
+                .insert_header(("content-type", "text/plain"))
+                .set_payload(r#"{"name":"x"}"#),
+        )
+        .await;
+        assert_eq!((status, body["code"].as_str()), (422, Some("validation")));
+        let (status, body) = call(test::TestRequest::get().uri("/query?limit=many")).await;
+        assert_eq!((status, body["code"].as_str()), (422, Some("validation")));
+    }
+}

@@ -1,0 +1,4 @@
+//! Credentials: argon2id password hashes and the keys that sign access tokens.
+
+pub mod keys;
+pub mod password;

@@ -1,0 +1,75 @@
+//! Passwords are stored as argon2id PHC strings with OWASP's recommended parameters
+//! (19 MiB of memory, 2 iterations, 1 lane).
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::distr::{Alphanumeric, SampleString};
+
+fn hasher() -> Result<Argon2<'static>, argon2::Error> {
+    let params = Params::new(19 * 1024, 2, 1, None)?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes a password with a fresh random salt.
+pub fn hash(password: &str) -> Result<String, PasswordError> {
+    let salt = SaltString::generate(&mut OsRng);
+    let hash = hasher()
+        .map_err(|e| PasswordError(e.to_string()))?
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| PasswordError(e.to_string()))?;
+    Ok(hash.to_string())
+}
+
+/// Whether `password` matches the stored PHC string. A malformed stored hash never matches.
+pub fn verify(password: &str, stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    match hasher() {
+        Ok(argon2) => argon2.verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A random password for the first platform admin: 24 alphanumerics (≈ 142 bits).
+pub fn generate() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 24)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct PasswordError(String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_is_argon2id_with_owasp_parameters_and_verifies() {
+        let stored = hash("correct horse battery staple").unwrap();
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
+        assert!(verify("correct horse battery staple", &stored));
+        assert!(!verify("correct horse battery stapl", &stored));
+        assert!(!verify("anything", "not a phc string"));
+    }
+
+    #[test]
+    fn salts_differ() {
+        assert_ne!(
+            hash("same password!").unwrap(),
+            hash("same password!").unwrap()
+        );
+    }
+
+    #[test]
+    fn generated_passwords_are_long_and_distinct() {
+        let a = generate();
+        assert_eq!(a.chars().count(), 24);
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, generate());
+    }
+}

@@ -1,0 +1,148 @@
+//! What every start does before serving: migrate, create the first platform admin on an empty
+//! database, and settle the key that signs access tokens.
+
+use diesel::prelude::*;
+
+use crate::auth::keys::{KeyRing, SigningKey};
+use crate::auth::password;
+use crate::config::Config;
+use crate::service::audit::{self, Actor, Entry};
+use crate::store::migrate::{self, StartupError};
+use crate::store::schema::{signing_keys, users};
+use crate::store::{new_id, now, write_transaction, DbConnection, Store};
+
+pub const FIRST_ADMIN_USERNAME: &str = "admin";
+
+/// What the start found and did.
+#[derive(Debug)]
+pub struct Startup {
+    /// Migrations applied by this start (empty when the schema was current).
+    pub applied_migrations: Vec<String>,
+    pub admin: AdminBootstrap,
+    pub keys: KeyRing,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminBootstrap {
+    /// The database already had users.
+    Existing,
+    /// The first admin was created with ENTENTE_ADMIN_PASSWORD.
+    CreatedWithConfiguredPassword,
+    /// The first admin was created with this random password, to be shown once.
+    CreatedWithGeneratedPassword(String),
+}
+
+/// Migrates only (`entente migrate`).
+pub fn migrate(store: &Store) -> Result<Vec<String>, StartupError> {
+    let mut conn = store
+        .connection()
+        .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
+    migrate::with_startup_lock(&mut conn, migrate::run_pending)
+}
+
+/// Migrates and bootstraps. Instances starting together on one PostgreSQL database take turns
+/// (advisory lock), so exactly one creates the admin and the generated key.
+pub fn prepare(store: &Store, config: &Config) -> Result<Startup, StartupError> {
+    let mut conn = store
+        .connection()
+        .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
+    migrate::with_startup_lock(&mut conn, |conn| {
+        let applied_migrations = migrate::run_pending(conn)?;
+        let (admin, current) = write_transaction(conn, |conn| {
+            let admin = ensure_first_admin(conn, config)?;
+            let current = match &config.jwt_secret {
+                Some(secret) => SigningKey::from_secret(secret.clone()),
+                None => ensure_generated_key(conn)?,
+            };
+            Ok::<_, StartupError>((admin, current))
+        })?;
+        let previous = config
+            .jwt_previous_secrets
+            .iter()
+            .cloned()
+            .map(SigningKey::from_secret)
+            .filter(|key| key.kid != current.kid)
+            .collect();
+        Ok(Startup {
+            applied_migrations,
+            admin,
+            keys: KeyRing { current, previous },
+        })
+    })
+}
+
+fn ensure_first_admin(
+    conn: &mut DbConnection,
+    config: &Config,
+) -> Result<AdminBootstrap, StartupError> {
+    let existing: i64 = users::table.count().get_result(conn)?;
+    if existing > 0 {
+        return Ok(AdminBootstrap::Existing);
+    }
+    let (plain, outcome) = match &config.admin_password {
+        Some(secret) => (
+            String::from_utf8_lossy(secret.expose()).into_owned(),
+            AdminBootstrap::CreatedWithConfiguredPassword,
+        ),
+        None => {
+            let generated = password::generate();
+            (
+                generated.clone(),
+                AdminBootstrap::CreatedWithGeneratedPassword(generated),
+            )
+        }
+    };
+    let hash = password::hash(&plain).map_err(|e| StartupError::Bootstrap(e.to_string()))?;
+    let id = new_id();
+    let at = now();
+    diesel::insert_into(users::table)
+        .values((
+            users::id.eq(&id),
+            users::username.eq(FIRST_ADMIN_USERNAME),
+            users::password_hash.eq(hash),
+            users::role.eq("platform_admin"),
+            users::delegation_id.eq(None::<String>),
+            users::active.eq(true),
+            users::version.eq(1_i64),
+            users::created_at.eq(at),
+            users::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        &Actor::system(),
+        Entry {
+            action: "user.create",
+            entity_type: "user",
+            entity_id: &id,
+            summary: format!(
+                "first platform admin '{FIRST_ADMIN_USERNAME}' created at first start"
+            ),
+            parties: Vec::new(),
+        },
+    )?;
+    Ok(outcome)
+}
+
+/// The generated signing key: the first one stored, created on the first start.
+fn ensure_generated_key(conn: &mut DbConnection) -> Result<SigningKey, StartupError> {
+    let stored: Option<(String, String)> = signing_keys::table
+        .select((signing_keys::kid, signing_keys::secret))
+        .order((signing_keys::created_at.asc(), signing_keys::kid.asc()))
+        .first(conn)
+        .optional()?;
+    if let Some((kid, secret)) = stored {
+        return SigningKey::decode(kid, &secret).ok_or_else(|| {
+            StartupError::Bootstrap("the stored signing key is not valid base64".into())
+        });
+    }
+    let key = SigningKey::generate();
+    diesel::insert_into(signing_keys::table)
+        .values((
+            signing_keys::kid.eq(&key.kid),
+            signing_keys::secret.eq(key.encoded_secret()),
+            signing_keys::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(key)
+}

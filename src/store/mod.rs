@@ -1,0 +1,125 @@
+//! Persistence: diesel over SQLite or PostgreSQL through one connection type.
+//!
+//! Every database call runs on the blocking thread pool, never on the async workers.
+
+pub mod conn;
+pub mod migrate;
+pub mod schema;
+
+use std::time::Duration;
+
+use tracing::Span;
+
+pub use conn::{write_transaction, ConnectionManager, DbConnection};
+
+use crate::config::DatabaseUrl;
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+
+/// What can go wrong below the service layer, before a query even runs.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("blocking task failed: {0}")]
+    Blocking(String),
+}
+
+/// The shared handle to the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    backend: &'static str,
+}
+
+impl Store {
+    /// Opens a pool. Fails (with the backend's own message) when no connection can be made.
+    pub fn open(url: &DatabaseUrl, max_size: u32) -> Result<Self, StoreError> {
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .test_on_check_out(true)
+            .build(ConnectionManager::new(url.clone()))?;
+        Ok(Self {
+            pool,
+            backend: url.backend(),
+        })
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.backend
+    }
+
+    /// Pool occupancy for metrics: (open connections, idle connections, maximum).
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections,
+            state.idle_connections,
+            self.pool.max_size(),
+        )
+    }
+
+    /// A connection for synchronous callers (the CLI, start-up). Async code uses `read`/`write`.
+    pub fn connection(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, StoreError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` with a connection on the blocking pool.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Blocking(e.to_string()))?
+    }
+
+    /// Runs `f` in one write transaction (`BEGIN IMMEDIATE` on SQLite) on the blocking pool:
+    /// everything `f` writes commits together, or nothing does.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.read(move |conn| write_transaction(conn, f)).await
+    }
+
+    /// Whether the database answers a trivial query within `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> Result<(), StoreError> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get_timeout(timeout)?;
+            diesel::r2d2::R2D2Connection::ping(&mut *conn)?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::Blocking(e.to_string()))?
+    }
+}
+
+/// A new time-ordered id (UUIDv7): good index locality, and ids sort by creation.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The current instant in UTC, to the microsecond (what both backends keep).
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{DurationRound, TimeDelta};
+    let now = chrono::Utc::now();
+    now.duration_trunc(TimeDelta::microseconds(1))
+        .unwrap_or(now)
+        .naive_utc()
+}

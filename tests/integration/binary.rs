@@ -1,0 +1,287 @@
+//! The `entente` binary as an operator runs it: defaults, configuration errors, first start,
+//! crash and restart, JSON logs, graceful shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_entente");
+
+/// A command with a clean environment: only what the test sets reaches the binary.
+fn entente(dir: &Path, vars: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BINARY);
+    command.env_clear().current_dir(dir);
+    if let Ok(path) = std::env::var("PATH") {
+        command.env("PATH", path);
+    }
+    command.envs(vars.iter().copied());
+    command
+}
+
+/// A running binary whose stderr is read line by line.
+struct Running {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(mut command: Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a line containing `needle` and returns it.
+    fn wait_for(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!(
+            "no line with {needle:?} within {timeout:?}; saw:\n{}",
+            self.seen.join("\n")
+        );
+    }
+
+    /// Waits until it serves and returns its base URL.
+    fn address(&mut self) -> String {
+        let line = self.wait_for("entente is serving on http://", Duration::from_secs(60));
+        let start = line.find("http://").unwrap();
+        line[start..]
+            .split(|c: char| c.is_whitespace() || c == '"')
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Collect what is left to read.
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                    self.seen.push(line);
+                }
+                return status;
+            }
+            assert!(Instant::now() < deadline, "did not exit within {timeout:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn output(&self) -> String {
+        self.seen.join("\n")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn get(url: &str) -> reqwest::Response {
+    reqwest::get(url).await.expect("request sent")
+}
+
+#[tokio::test]
+async fn defaults_serve_from_sqlite_in_the_working_directory_and_survive_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [("ENTENTE_BIND", "127.0.0.1:0")];
+
+    let mut first = Running::start(entente(dir.path(), &vars));
+    let banner = first.wait_for("password: ", Duration::from_secs(60));
+    let password = banner.split("password: ").nth(1).unwrap().trim().to_owned();
+    assert!(
+        password.len() >= 20,
+        "generated password too short: {password:?}"
+    );
+    let address = first.address();
+    assert_eq!(get(&format!("{address}/readyz")).await.status(), 200);
+    assert!(
+        dir.path().join("entente.db").exists(),
+        "default database is ./entente.db"
+    );
+
+    // A crash: no shutdown at all. Everything acknowledged must still be there.
+    first.signal("-KILL");
+    first.wait_exit(Duration::from_secs(10));
+
+    let mut second = Running::start(entente(dir.path(), &vars));
+    let address = second.address();
+    assert_eq!(get(&format!("{address}/readyz")).await.status(), 200);
+    assert!(
+        !second.output().contains("First start"),
+        "the admin was created again after a restart:\n{}",
+        second.output()
+    );
+    assert!(
+        !second.output().contains(&password),
+        "the password was shown again"
+    );
+
+    // Graceful shutdown on SIGTERM: exit 0 after the server stopped.
+    second.signal("-TERM");
+    let status = second.wait_exit(Duration::from_secs(40));
+    assert!(
+        status.success(),
+        "exit status {status:?}:\n{}",
+        second.output()
+    );
+    assert!(
+        second.output().contains("entente stopped"),
+        "{}",
+        second.output()
+    );
+}
+
+#[test]
+fn bad_configuration_stops_the_start_with_one_line_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("ENTENTE_DATABASE_URL", "mysql://root@localhost/entente"),
+        ("ENTENTE_BIND", "everywhere"),
+        ("ENTENTE_JWT_SECRET", "short"),
+        ("ENTENTE_ADMIN_PASSWORD", "short"),
+        ("ENTENTE_PUBLIC_URL", "not a url"),
+        ("ENTENTE_LOG", "info,[[["),
+        ("ENTENTE_LOG_FORMAT", "yaml"),
+        ("ENTENTE_TOKEN_TTL", "forever"),
+    ];
+    for (variable, value) in cases {
+        let output = entente(dir.path(), &[(variable, value)]).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{variable}={value}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{variable}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("entente: {variable}: ")),
+            "{stderr}"
+        );
+    }
+    assert!(
+        !dir.path().join("entente.db").exists(),
+        "a failed start created a database"
+    );
+}
+
+#[test]
+fn unreachable_postgres_stops_the_start_without_showing_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let output = entente(
+        dir.path(),
+        &[
+            (
+                "ENTENTE_DATABASE_URL",
+                "postgres://entente:hunter2hunter2@127.0.0.1:1/entente",
+            ),
+            ("ENTENTE_BIND", "127.0.0.1:0"),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("entente: ENTENTE_DATABASE_URL: cannot open the database"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+}
+
+#[test]
+fn migrate_applies_once_then_reports_the_schema_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [("ENTENTE_DATABASE_URL", "sqlite://data/entente.db")];
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let first = entente(dir.path(), &vars).arg("migrate").output().unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stderr).contains("migrations applied"));
+    let second = entente(dir.path(), &vars).arg("migrate").output().unwrap();
+    assert!(second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("the schema is current"));
+    assert!(dir.path().join("data/entente.db").exists());
+}
+
+#[tokio::test]
+async fn json_logs_carry_request_id_route_status_and_latency_and_no_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let password = "configured-admin-password-123";
+    let mut running = Running::start(entente(
+        dir.path(),
+        &[
+            ("ENTENTE_BIND", "127.0.0.1:0"),
+            ("ENTENTE_LOG_FORMAT", "json"),
+            ("ENTENTE_ADMIN_PASSWORD", password),
+        ],
+    ));
+    let address = running.address();
+    let response = get(&format!("{address}/healthz")).await;
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let line = running.wait_for(r#""route":"/healthz""#, Duration::from_secs(10));
+    let event: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(event["message"], "request");
+    assert_eq!(event["method"], "GET");
+    assert_eq!(event["status"], 200);
+    assert!(
+        event["latency_ms"].is_string() || event["latency_ms"].is_number(),
+        "{event}"
+    );
+    assert_eq!(event["span"]["request_id"], request_id.as_str(), "{event}");
+    running.signal("-TERM");
+    running.wait_exit(Duration::from_secs(40));
+    for line in &running.seen {
+        assert!(
+            !line.contains(password),
+            "the admin password was logged: {line}"
+        );
+        if !line.trim().is_empty() {
+            serde_json::from_str::<serde_json::Value>(line)
+                .unwrap_or_else(|_| panic!("not JSON: {line}"));
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The harness: the real app on an ephemeral port with a fresh database per test — a temporary
+//! SQLite file, or a fresh PostgreSQL database (dropped afterwards) when
+//! `ENTENTE_TEST_POSTGRES_URL` is set.
+
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use entente::config::Config;
+use entente::Application;
+use tempfile::TempDir;
+
+pub const ADMIN_PASSWORD: &str = "first-admin-password-for-tests";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(TestApp)` as two tests, `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            use $crate::helpers::{Backend, TestDatabase};
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = TestDatabase::create(Backend::Sqlite).expect("sqlite is always there");
+                super::$name(db.spawn_app().await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = TestDatabase::create(Backend::Postgres) else { return };
+                super::$name(db.spawn_app().await).await;
+            }
+        }
+    )+};
+}
+
+/// Runs each named `async fn(TestDatabase)` as two tests, on a fresh SQLite and PostgreSQL
+/// database, for tests that start and stop the app themselves.
+#[macro_export]
+macro_rules! with_both_databases {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            use $crate::helpers::{Backend, TestDatabase};
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(TestDatabase::create(Backend::Sqlite).expect("sqlite is always there")).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(db) = TestDatabase::create(Backend::Postgres) else { return };
+                super::$name(db).await;
+            }
+        }
+    )+};
+}
+
+/// The PostgreSQL server URL for tests, or None (with a note) when none is configured. With
+/// `CI=true` a missing or unreachable server fails the test instead of skipping it.
+pub fn postgres_server_url() -> Option<String> {
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    match std::env::var("ENTENTE_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => {
+            if let Err(error) = PgConnection::establish(&url) {
+                if in_ci {
+                    panic!("CI=true and PostgreSQL at ENTENTE_TEST_POSTGRES_URL is unreachable: {error}");
+                }
+                eprintln!(
+                    "PostgreSQL half skipped: ENTENTE_TEST_POSTGRES_URL is unreachable ({error})"
+                );
+                return None;
+            }
+            Some(url)
+        }
+        _ => {
+            assert!(!in_ci, "CI=true but ENTENTE_TEST_POSTGRES_URL is not set");
+            eprintln!("PostgreSQL half skipped: ENTENTE_TEST_POSTGRES_URL is not set");
+            None
+        }
+    }
+}
+
+/// A fresh database for one test; removed when dropped.
+pub struct TestDatabase {
+    pub backend: Backend,
+    pub url: String,
+    _dir: Option<TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub fn create(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("entente.db").display());
+                Some(Self {
+                    backend,
+                    url,
+                    _dir: Some(dir),
+                    postgres: None,
+                })
+            }
+            Backend::Postgres => {
+                let server = postgres_server_url()?;
+                let name = format!("entente_test_{}", uuid::Uuid::now_v7().simple());
+                let mut admin = PgConnection::establish(&server).expect("connect to PostgreSQL");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let mut url = url::Url::parse(&server).expect("ENTENTE_TEST_POSTGRES_URL is a URL");
+                url.set_path(&name);
+                Some(Self {
+                    backend,
+                    url: url.to_string(),
+                    _dir: None,
+                    postgres: Some((server, name)),
+                })
+            }
+        }
+    }
+
+    /// The configuration a test app runs with; `extra` overrides or adds variables.
+    pub fn config(&self, extra: &[(&str, &str)]) -> Config {
+        let mut vars = vec![
+            ("ENTENTE_DATABASE_URL".to_owned(), self.url.clone()),
+            ("ENTENTE_BIND".to_owned(), "127.0.0.1:0".to_owned()),
+            ("ENTENTE_DATABASE_POOL_SIZE".to_owned(), "4".to_owned()),
+            (
+                "ENTENTE_ADMIN_PASSWORD".to_owned(),
+                ADMIN_PASSWORD.to_owned(),
+            ),
+        ];
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Config::from_vars(vars).expect("test configuration is valid")
+    }
+
+    /// Starts the real server on this database.
+    pub async fn spawn_app(self) -> TestApp {
+        let config = self.config(&[]);
+        let app = Application::build(config).expect("the app starts");
+        TestApp::run(app, self)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((server, name)) = &self.postgres {
+            if let Ok(mut admin) = PgConnection::establish(server) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// A running app and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    handle: ServerHandle,
+    // Dropped after the server is told to stop (fields drop in order).
+    db: Option<TestDatabase>,
+}
+
+impl TestApp {
+    pub fn run(app: Application, db: TestDatabase) -> Self {
+        let address = format!("http://{}", app.local_addr());
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        Self {
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            backend: db.backend,
+            handle,
+            db: Some(db),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Stops the server and waits until it has stopped; the database stays.
+    pub async fn stop(mut self) -> TestDatabase {
+        self.handle.stop(true).await;
+        self.db.take().expect("the database is there until drop")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command now; the future only waits for completion.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Asserts a response is an RFC 9457 problem with this status and code, and returns its body.
+pub async fn assert_problem(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: serde_json::Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status);
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["type"], format!("urn:entente:problem:{code}"));
+    assert!(
+        body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}

@@ -1,0 +1,11 @@
+//! Black-box tests over real HTTP: each runs on SQLite and, when ENTENTE_TEST_POSTGRES_URL is
+//! set, on PostgreSQL, from the same body.
+
+// A test binary: failing loudly is its job.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod binary;
+mod ops;
+mod persistence;
