@@ -113,6 +113,15 @@ pub struct Config {
     pub public_url: Option<Url>,
     pub log: String,
     pub log_format: LogFormat,
+    pub login_throttle: LoginThrottle,
+}
+
+/// How many failed logins are tolerated within a sliding window before further attempts get 429.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginThrottle {
+    pub window: Duration,
+    pub max_failures_per_username: u32,
+    pub max_failures_per_address: u32,
 }
 
 /// A configuration value that stops the start. `Display` is the one line shown to the operator.
@@ -256,7 +265,39 @@ impl Config {
             }
         };
 
+        let count = |variable: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match get(variable) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=100_000).contains(n))
+                    .ok_or_else(|| {
+                        fail(
+                            variable,
+                            format!("'{v}' is not a whole number from 1 to 100000"),
+                        )
+                    }),
+            }
+        };
+        let login_throttle = LoginThrottle {
+            window: match get("ENTENTE_LOGIN_FAILURE_WINDOW") {
+                None => Duration::from_secs(15 * 60),
+                Some(v) => parse_duration(v)
+                    .filter(|d| (1..=86_400).contains(&d.as_secs()))
+                    .ok_or_else(|| {
+                        fail(
+                            "ENTENTE_LOGIN_FAILURE_WINDOW",
+                            format!("'{v}' is not a duration from 1s to 1d (e.g. 900, 15m)"),
+                        )
+                    })?,
+            },
+            max_failures_per_username: count("ENTENTE_LOGIN_MAX_FAILURES", 10)?,
+            max_failures_per_address: count("ENTENTE_LOGIN_MAX_FAILURES_PER_ADDRESS", 50)?,
+        };
+
         Ok(Self {
+            login_throttle,
             database_url,
             database_pool_size,
             bind,
@@ -313,6 +354,14 @@ mod tests {
         assert_eq!(c.bind, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(c.token_ttl, Duration::from_secs(3600));
         assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(
+            c.login_throttle,
+            LoginThrottle {
+                window: Duration::from_secs(900),
+                max_failures_per_username: 10,
+                max_failures_per_address: 50
+            }
+        );
         assert!(c.jwt_secret.is_none() && c.public_url.is_none() && c.admin_password.is_none());
     }
 
@@ -359,6 +408,9 @@ mod tests {
             ("ENTENTE_PUBLIC_URL", "ftp://entente.example.org"),
             ("ENTENTE_LOG", "info,[[["),
             ("ENTENTE_LOG_FORMAT", "xml"),
+            ("ENTENTE_LOGIN_FAILURE_WINDOW", "0"),
+            ("ENTENTE_LOGIN_MAX_FAILURES", "none"),
+            ("ENTENTE_LOGIN_MAX_FAILURES_PER_ADDRESS", "0"),
         ];
         for (var, value) in cases {
             let err = with(&[(var, value)]).unwrap_err();

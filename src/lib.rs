@@ -56,6 +56,8 @@ impl Application {
     /// Opens the database, migrates, bootstraps, binds `config.bind` (port 0 picks a free one).
     pub fn build(config: Config) -> Result<Self, StartError> {
         let store = Store::open(&config.database_url, config.database_pool_size)?;
+        // Made now, so that the first login of an unknown user costs no more than any other.
+        let _ = auth::password::dummy_hash();
         let startup = bootstrap::prepare(&store, &config)?;
         let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Bind {
             addr: config.bind,

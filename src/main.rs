@@ -3,7 +3,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use entente::config::Config;
+use entente::domain::delegation::DelegationKind;
+use entente::domain::identity::Role;
+use entente::error::AppError;
 use entente::service::bootstrap::{self, AdminBootstrap, FIRST_ADMIN_USERNAME};
+use entente::service::delegations::{self, NewDelegation};
+use entente::service::users::{self, NewUser};
+use entente::service::Context;
 use entente::store::Store;
 use entente::{telemetry, Application};
 
@@ -21,6 +27,46 @@ enum Command {
     Serve,
     /// Apply pending database migrations, then exit.
     Migrate,
+    /// Administration without the API (migrates first; audited as the system).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a delegation.
+    CreateDelegation {
+        /// 2–32 characters of A-Z, 0-9, '-', e.g. RU, US, UN-GENEVA.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// state, organization or other.
+        #[arg(long, default_value = "state")]
+        kind: String,
+        /// IANA zone of the delegation's seat, e.g. Europe/Moscow.
+        #[arg(long)]
+        time_zone: String,
+        #[arg(long)]
+        contact_email: Option<String>,
+    },
+    /// Create a user. The password is read from ENTENTE_NEW_PASSWORD when set, otherwise from
+    /// the first line of standard input; never from an argument (arguments show in `ps`).
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        /// admin, scheduler or viewer (with --delegation), or platform_admin (without).
+        #[arg(long)]
+        role: String,
+        /// The delegation's code; omit it for a platform admin.
+        #[arg(long)]
+        delegation: Option<String>,
+    },
+    /// Set a user's password (read as for create-user).
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -36,6 +82,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::Migrate => migrate(&config),
+        Command::Admin(command) => admin(&config, command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -56,6 +103,111 @@ fn migrate(config: &Config) -> Result<(), String> {
         tracing::info!(database = ?config.database_url, applied = ?applied, "migrations applied");
     }
     Ok(())
+}
+
+/// The new password: ENTENTE_NEW_PASSWORD, or the first line of standard input.
+fn read_new_password() -> Result<String, String> {
+    if let Ok(password) = std::env::var("ENTENTE_NEW_PASSWORD") {
+        return Ok(password);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err("no password: set ENTENTE_NEW_PASSWORD or give it on standard input".into());
+    }
+    Ok(password)
+}
+
+fn problem_line(error: AppError) -> String {
+    match error {
+        AppError::Validation { errors, .. } if !errors.is_empty() => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        AppError::Validation { detail, .. } => detail,
+        AppError::Internal(cause) => format!("internal error: {cause}"),
+        other => other.to_string(),
+    }
+}
+
+fn admin(config: &Config, command: AdminCommand) -> Result<(), String> {
+    let store = Store::open(&config.database_url, 2)
+        .map_err(|e| format!("ENTENTE_DATABASE_URL: cannot open the database: {e}"))?;
+    bootstrap::prepare(&store, config).map_err(|e| format!("ENTENTE_DATABASE_URL: {e}"))?;
+    let ctx = Context::system();
+    actix_web::rt::System::new().block_on(async move {
+        match command {
+            AdminCommand::CreateDelegation {
+                code,
+                name,
+                kind,
+                time_zone,
+                contact_email,
+            } => {
+                let kind = DelegationKind::parse(&kind).ok_or_else(|| {
+                    format!("--kind: '{kind}' is not one of state, organization, other")
+                })?;
+                let input = NewDelegation {
+                    code,
+                    name,
+                    kind,
+                    time_zone,
+                    working_hours: None,
+                    contact_email,
+                };
+                let created = delegations::create(&store, &ctx, input)
+                    .await
+                    .map_err(problem_line)?;
+                println!("{} {} {}", created.id, created.code, created.name);
+            }
+            AdminCommand::CreateUser {
+                username,
+                role,
+                delegation,
+            } => {
+                let role = Role::parse(&role).ok_or_else(|| {
+                    format!(
+                        "--role: '{role}' is not one of admin, scheduler, viewer, platform_admin"
+                    )
+                })?;
+                let delegation_id = match delegation {
+                    Some(code) => Some(
+                        delegations::id_for_code(&store, code)
+                            .await
+                            .map_err(problem_line)?,
+                    ),
+                    None => None,
+                };
+                let password = read_new_password()?;
+                let input = NewUser {
+                    username,
+                    password,
+                    role,
+                };
+                let created = users::create(&store, &ctx, delegation_id, input)
+                    .await
+                    .map_err(problem_line)?;
+                println!(
+                    "{} {} {}",
+                    created.id,
+                    created.username,
+                    created.role.as_str()
+                );
+            }
+            AdminCommand::ResetPassword { username } => {
+                let password = read_new_password()?;
+                let user = users::reset_password(&store, &ctx, &username, &password)
+                    .await
+                    .map_err(problem_line)?;
+                println!("password of {} reset", user.username);
+            }
+        }
+        Ok(())
+    })
 }
 
 fn serve(config: Config) -> Result<(), String> {

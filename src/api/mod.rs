@@ -1,15 +1,22 @@
 //! HTTP: handlers per resource, extractors, problem+json. No diesel here: handlers call services.
 
+pub mod audit;
+pub mod auth;
+pub mod delegations;
 pub mod ops;
 pub mod problem;
 
 use std::sync::Arc;
 
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::scope;
 
 use crate::auth::keys::KeyRing;
 use crate::config::Config;
+use crate::error::AppError;
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -51,11 +58,58 @@ pub fn path_config() -> web::PathConfig {
     ),
     paths(ops::openapi_json),
     components(schemas(problem::Problem, crate::error::FieldError)),
+    modifiers(&BearerAuth),
     tags(
+        (name = "identity", description = "Logging in and who the caller is"),
+        (name = "delegations", description = "The directory of delegations"),
+        (name = "users", description = "A delegation's users"),
+        (name = "audit", description = "The append-only record of every change"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]
 pub struct ApiDoc;
+
+/// The `bearer` security scheme every protected operation names.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".to_owned());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// `If-Match: "<version>"` → the version the client last read; absent or `*` → None. A value
+/// that can name no version of ours can never match: 412.
+pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, AppError> {
+    let Some(value) = req.headers().get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let raw = value.to_str().unwrap_or_default().trim();
+    if raw == "*" {
+        return Ok(None);
+    }
+    raw.strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::PreconditionFailed(format!(
+                "If-Match {raw} matches no version: send the ETag you read, e.g. \"3\""
+            ))
+        })
+}
+
+/// Adds `ETag: "<version>"`.
+pub fn with_etag(
+    mut builder: actix_web::HttpResponseBuilder,
+    version: i64,
+) -> actix_web::HttpResponseBuilder {
+    builder.insert_header((header::ETAG, format!("\"{version}\"")));
+    builder
+}
 
 /// The complete OpenAPI document: the fixed parts above plus every route `configure` registers.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
@@ -104,10 +158,23 @@ impl RouteTable {
 
 /// Every documented route. Register new resources here, always through `service(...)`.
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(ops::healthz)
-        .service(ops::readyz)
-        .service(ops::metrics)
-        .service(ops::docs_redirect);
+    cfg.service(
+        scope("/api/v1")
+            .service(auth::login)
+            .service(auth::me)
+            .service(delegations::create)
+            .service(delegations::list)
+            .service(delegations::get)
+            .service(delegations::update)
+            .service(delegations::create_user)
+            .service(delegations::list_users)
+            .service(delegations::deactivate_user)
+            .service(audit::list),
+    )
+    .service(ops::healthz)
+    .service(ops::readyz)
+    .service(ops::metrics)
+    .service(ops::docs_redirect);
 }
 
 #[cfg(test)]

@@ -92,6 +92,12 @@ impl ResponseError for AppError {
             problem.errors = errors.clone();
         }
         let mut response = problem.into_response();
+        if let AppError::Unauthorized(_) = self {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"entente\""),
+            );
+        }
         if let AppError::RateLimited { retry_after, .. } = self {
             let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
             if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {

@@ -16,7 +16,10 @@ impl DelegationCode {
         if !(2..=32).contains(&n) {
             return Err(format!("must be 2 to 32 characters (got {n})"));
         }
-        if !raw.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-') {
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+        {
             return Err("may contain only A-Z, 0-9 and '-'".into());
         }
         Ok(Self(raw.to_owned()))
@@ -73,7 +76,10 @@ const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 impl Day {
     fn parse(key: &str) -> Option<Self> {
-        DAY_KEYS.iter().position(|k| *k == key).map(|i| Self(i as u8))
+        DAY_KEYS
+            .iter()
+            .position(|k| *k == key)
+            .map(|i| Self(i as u8))
     }
 
     pub fn key(self) -> &'static str {
@@ -102,17 +108,27 @@ impl WorkingHours {
         let mut days = BTreeMap::new();
         for (key, ranges) in json {
             let field = format!("working_hours.{key}");
-            let day = Day::parse(key).ok_or_else(|| (field.clone(), "not a day: use mon, tue, wed, thu, fri, sat, sun".to_owned()))?;
+            let day = Day::parse(key).ok_or_else(|| {
+                (
+                    field.clone(),
+                    "not a day: use mon, tue, wed, thu, fri, sat, sun".to_owned(),
+                )
+            })?;
             let mut parsed: Vec<(NaiveTime, NaiveTime)> = Vec::with_capacity(ranges.len());
             for [start, end] in ranges {
-                let s = parse_hhmm(start, false).ok_or_else(|| (field.clone(), format!("'{start}' is not a time HH:MM")))?;
-                let e = parse_hhmm(end, true).ok_or_else(|| (field.clone(), format!("'{end}' is not a time HH:MM")))?;
+                let s = parse_hhmm(start, false)
+                    .ok_or_else(|| (field.clone(), format!("'{start}' is not a time HH:MM")))?;
+                let e = parse_hhmm(end, true)
+                    .ok_or_else(|| (field.clone(), format!("'{end}' is not a time HH:MM")))?;
                 if s >= e && !(e == NaiveTime::MIN && end == "24:00") {
                     return Err((field, format!("{start}–{end} does not end after it starts")));
                 }
                 if let Some(&(_, previous_end)) = parsed.last() {
                     if previous_end == NaiveTime::MIN || s < previous_end {
-                        return Err((field, format!("{start}–{end} overlaps or precedes the range before it")));
+                        return Err((
+                            field,
+                            format!("{start}–{end} overlaps or precedes the range before it"),
+                        ));
                     }
                 }
                 parsed.push((s, e));
@@ -175,7 +191,14 @@ mod tests {
     fn json(pairs: &[(&str, &[(&str, &str)])]) -> WorkingHoursJson {
         pairs
             .iter()
-            .map(|(d, r)| (d.to_string(), r.iter().map(|(a, b)| [a.to_string(), b.to_string()]).collect()))
+            .map(|(d, r)| {
+                (
+                    d.to_string(),
+                    r.iter()
+                        .map(|(a, b)| [a.to_string(), b.to_string()])
+                        .collect(),
+                )
+            })
             .collect()
     }
 
@@ -193,7 +216,10 @@ mod tests {
     fn default_is_weekdays_nine_to_six() {
         let json = WorkingHours::default_office().to_json();
         assert_eq!(json.len(), 5);
-        assert_eq!(json["mon"], vec![["09:00".to_string(), "18:00".to_string()]]);
+        assert_eq!(
+            json["mon"],
+            vec![["09:00".to_string(), "18:00".to_string()]]
+        );
         assert!(!json.contains_key("sat"));
     }
 
@@ -216,14 +242,26 @@ mod tests {
     #[test]
     fn invalid_hours_name_the_day() {
         let cases: Vec<(WorkingHoursJson, &str)> = vec![
-            (json(&[("monday", &[("09:00", "18:00")])]), "working_hours.monday"),
+            (
+                json(&[("monday", &[("09:00", "18:00")])]),
+                "working_hours.monday",
+            ),
             (json(&[("tue", &[("9:00", "18:00")])]), "working_hours.tue"),
             (json(&[("wed", &[("18:00", "09:00")])]), "working_hours.wed"),
             (json(&[("thu", &[("09:00", "09:00")])]), "working_hours.thu"),
-            (json(&[("fri", &[("09:00", "13:00"), ("12:00", "18:00")])]), "working_hours.fri"),
-            (json(&[("sat", &[("14:00", "18:00"), ("09:00", "13:00")])]), "working_hours.sat"),
+            (
+                json(&[("fri", &[("09:00", "13:00"), ("12:00", "18:00")])]),
+                "working_hours.fri",
+            ),
+            (
+                json(&[("sat", &[("14:00", "18:00"), ("09:00", "13:00")])]),
+                "working_hours.sat",
+            ),
             (json(&[("sun", &[("25:00", "26:00")])]), "working_hours.sun"),
-            (json(&[("mon", &[("09:00", "24:00"), ("10:00", "11:00")])]), "working_hours.mon"),
+            (
+                json(&[("mon", &[("09:00", "24:00"), ("10:00", "11:00")])]),
+                "working_hours.mon",
+            ),
             (json(&[("mon", &[("24:00", "24:00")])]), "working_hours.mon"),
         ];
         for (input, field) in cases {

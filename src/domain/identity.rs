@@ -90,18 +90,34 @@ mod tests {
 
     #[test]
     fn usernames_fold_case_and_are_checked() {
-        assert_eq!(Username::parse("Alice.Smith").unwrap().as_str(), "alice.smith");
+        assert_eq!(
+            Username::parse("Alice.Smith").unwrap().as_str(),
+            "alice.smith"
+        );
         for good in ["bob", "a_b-c.d", "x9x", &"a".repeat(64)] {
             assert!(Username::parse(good).is_ok(), "{good}");
         }
-        for bad in ["ab", "", "bob smith", "bob@mfa", "жан", &"a".repeat(65), "bob\n"] {
+        for bad in [
+            "ab",
+            "",
+            "bob smith",
+            "bob@mfa",
+            "жан",
+            &"a".repeat(65),
+            "bob\n",
+        ] {
             assert!(Username::parse(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn roles_round_trip() {
-        for role in [Role::PlatformAdmin, Role::Admin, Role::Scheduler, Role::Viewer] {
+        for role in [
+            Role::PlatformAdmin,
+            Role::Admin,
+            Role::Scheduler,
+            Role::Viewer,
+        ] {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
         assert_eq!(Role::parse("root"), None);
@@ -109,7 +125,10 @@ mod tests {
 
     #[test]
     fn password_length_counts_characters() {
-        assert!(check_new_password("ééééééééééé").is_err(), "11 characters, 22 bytes");
+        assert!(
+            check_new_password("ééééééééééé").is_err(),
+            "11 characters, 22 bytes"
+        );
         assert!(check_new_password("éééééééééééé").is_ok());
         assert!(check_new_password(&"x".repeat(1025)).is_err());
     }

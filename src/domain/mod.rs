@@ -1,2 +1,7 @@
-//! Pure rules: no actix, no diesel, no I/O. (Time zones, recurrence, availability, iCalendar and
-//! channel rules arrive here with their issues.)
+//! Pure rules: no actix, no diesel, no I/O.
+
+pub mod access;
+pub mod delegation;
+pub mod identity;
+pub mod throttle;
+pub mod zone;

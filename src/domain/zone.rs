@@ -45,7 +45,10 @@ mod tests {
 
     #[test]
     fn known_and_unknown_zones() {
-        assert_eq!(TimeZone::parse("Europe/Moscow").unwrap().name(), "Europe/Moscow");
+        assert_eq!(
+            TimeZone::parse("Europe/Moscow").unwrap().name(),
+            "Europe/Moscow"
+        );
         assert_eq!(TimeZone::parse("UTC").unwrap().name(), "UTC");
         for bad in ["", "Europe/Atlantis", "europe/moscow ", "+03:00", "MSK+3"] {
             assert!(TimeZone::parse(bad).is_err(), "{bad:?}");

@@ -2,3 +2,199 @@
 
 pub mod audit;
 pub mod bootstrap;
+pub mod delegations;
+pub mod identity;
+pub mod users;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::domain::access::Principal;
+use crate::domain::identity::Role;
+use crate::error::{AppError, FieldError};
+
+/// Who runs a use case: an authenticated user (with the request's id), or the system itself
+/// (the `entente admin` commands), which acts with platform rights and is audited as such.
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub principal: Principal,
+    pub request_id: Option<String>,
+    system: bool,
+}
+
+impl Context {
+    pub fn user(principal: Principal, request_id: Option<String>) -> Self {
+        Self {
+            principal,
+            request_id,
+            system: false,
+        }
+    }
+
+    pub fn system() -> Self {
+        Self {
+            principal: Principal {
+                user_id: String::new(),
+                username: "(system)".into(),
+                role: Role::PlatformAdmin,
+                delegation_id: None,
+            },
+            request_id: None,
+            system: true,
+        }
+    }
+
+    pub fn actor(&self) -> audit::Actor {
+        if self.system {
+            return audit::Actor::system();
+        }
+        audit::Actor {
+            user_id: Some(self.principal.user_id.clone()),
+            delegation_id: self.principal.delegation_id.clone(),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+/// API.md: `?limit=` defaults to 50, at most 500.
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 500;
+
+/// A page request: how many, and after which sort key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    pub fn parse(limit: Option<u32>, cursor: Option<&str>) -> Result<Self, AppError> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(AppError::invalid_fields(vec![FieldError::new(
+                "limit",
+                format!("must be from 1 to {MAX_PAGE}"),
+            )]));
+        }
+        let after = cursor
+            .map(|c| {
+                URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .ok_or_else(|| {
+                        AppError::invalid_fields(vec![FieldError::new(
+                            "cursor",
+                            "not a cursor this API gave out",
+                        )])
+                    })
+            })
+            .transpose()?;
+        Ok(Self {
+            limit: i64::from(limit),
+            after,
+        })
+    }
+
+    /// Rows to load: one more than the page, to know whether another page follows.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+}
+
+/// One page of a list, as every list endpoint answers.
+#[derive(Debug, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Cuts `rows` (loaded with `PageRequest::fetch`) to the page; the cursor is the sort key
+    /// of the last item when more rows follow.
+    pub fn from_rows(mut rows: Vec<T>, request: &PageRequest, key: impl Fn(&T) -> String) -> Self {
+        let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next_cursor = if more {
+            rows.last().map(|last| URL_SAFE_NO_PAD.encode(key(last)))
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_cursor,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
+pub fn is_unique_violation(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// The outcome of an optimistic `UPDATE … WHERE version = ?`: no row means someone else
+/// changed it first.
+pub fn stale(expected: Option<i64>, current: i64) -> AppError {
+    match expected {
+        Some(expected) => AppError::PreconditionFailed(format!(
+            "the resource is at version {current}, not {expected}: reload it and apply your change again"
+        )),
+        None => AppError::Conflict("the resource was changed concurrently: reload it and try again".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_limits() {
+        assert_eq!(PageRequest::parse(None, None).unwrap().limit, 50);
+        assert_eq!(PageRequest::parse(Some(500), None).unwrap().limit, 500);
+        for bad in [0, 501] {
+            assert_eq!(
+                PageRequest::parse(Some(bad), None).unwrap_err().code(),
+                "validation"
+            );
+        }
+        assert_eq!(
+            PageRequest::parse(None, Some("%%%")).unwrap_err().code(),
+            "validation"
+        );
+    }
+
+    #[test]
+    fn pages_chain_through_cursors() {
+        let all: Vec<String> = (0..7).map(|i| format!("k{i}")).collect();
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let request = PageRequest::parse(Some(3), cursor.as_deref()).unwrap();
+            let rows: Vec<String> = all
+                .iter()
+                .filter(|k| request.after.as_ref().is_none_or(|a| *k > a))
+                .take(usize::try_from(request.fetch()).unwrap())
+                .cloned()
+                .collect();
+            let page = Page::from_rows(rows, &request, Clone::clone);
+            assert!(page.items.len() <= 3);
+            seen.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, all);
+    }
+}

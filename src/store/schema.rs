@@ -65,5 +65,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     signing_keys,
     audit_log,
-    audit_parties
+    audit_parties,
+    login_failures
 );
+
+diesel::table! {
+    login_failures (id) {
+        id -> Text,
+        subject -> Text,
+        failed_at -> Timestamp,
+    }
+}

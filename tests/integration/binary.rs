@@ -285,3 +285,139 @@ async fn json_logs_carry_request_id_route_status_and_latency_and_no_password() {
         }
     }
 }
+
+#[tokio::test]
+async fn admin_commands_create_what_the_api_then_serves_and_passwords_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin_password = "cli-admin-password-0001";
+    let clerk_password = "cli-clerk-password-0002";
+    let reset_password = "cli-clerk-password-0003";
+    let base = [
+        ("ENTENTE_ADMIN_PASSWORD", admin_password),
+        ("ENTENTE_LOG", "debug"),
+    ];
+
+    let output = entente(dir.path(), &base)
+        .args([
+            "admin",
+            "create-delegation",
+            "--code",
+            "RU",
+            "--name",
+            "Russian Federation",
+            "--time-zone",
+            "Europe/Moscow",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains(" RU Russian Federation"));
+
+    let bad_zone = entente(dir.path(), &base)
+        .args([
+            "admin",
+            "create-delegation",
+            "--code",
+            "XX",
+            "--name",
+            "X",
+            "--time-zone",
+            "Moon/Tranquility",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad_zone.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_zone.stderr).contains("Moon/Tranquility"));
+
+    // The password comes from standard input, never from an argument.
+    let mut child = entente(dir.path(), &base)
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "clerk",
+            "--role",
+            "scheduler",
+            "--delegation",
+            "RU",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{clerk_password}").unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut logs = String::from_utf8_lossy(&output.stderr).into_owned();
+
+    let mut vars = base.to_vec();
+    vars.push(("ENTENTE_NEW_PASSWORD", reset_password));
+    let output = entente(dir.path(), &vars)
+        .args(["admin", "reset-password", "--username", "clerk"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    logs.push_str(&String::from_utf8_lossy(&output.stderr));
+
+    let mut vars = base.to_vec();
+    vars.push(("ENTENTE_BIND", "127.0.0.1:0"));
+    let mut running = Running::start(entente(dir.path(), &vars));
+    let address = running.address();
+    let client = reqwest::Client::new();
+    let login = |username: &'static str, password: &'static str| {
+        let client = client.clone();
+        let url = format!("{address}/api/v1/auth/login");
+        async move {
+            client
+                .post(url)
+                .json(&serde_json::json!({"username": username, "password": password}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        login("clerk", clerk_password).await.status(),
+        401,
+        "the old password no longer works"
+    );
+    let response = login("clerk", reset_password).await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["role"], "scheduler");
+    assert_eq!(login("admin", admin_password).await.status(), 200);
+    assert_eq!(login("admin", "wrong-admin-password").await.status(), 401);
+
+    running.signal("-TERM");
+    running.wait_exit(Duration::from_secs(40));
+    logs.push_str(&running.output());
+    assert!(
+        logs.contains("login failed"),
+        "the log at debug level was captured:\n{logs}"
+    );
+    for secret in [
+        admin_password,
+        clerk_password,
+        reset_password,
+        "wrong-admin-password",
+    ] {
+        assert!(!logs.contains(secret), "{secret} reached the log:\n{logs}");
+    }
+}

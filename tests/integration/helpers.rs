@@ -2,6 +2,7 @@
 //! SQLite file, or a fresh PostgreSQL database (dropped afterwards) when
 //! `ENTENTE_TEST_POSTGRES_URL` is set.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
@@ -12,6 +13,9 @@ use entente::Application;
 use tempfile::TempDir;
 
 pub const ADMIN_PASSWORD: &str = "first-admin-password-for-tests";
+/// The signing key of test apps, so that tests can forge tokens with it.
+pub const JWT_SECRET: &str = "test-signing-secret-0123456789abcdef-0123456789";
+pub const USER_PASSWORD: &str = "a-user-password-for-tests";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -138,6 +142,7 @@ impl TestDatabase {
                 "ENTENTE_ADMIN_PASSWORD".to_owned(),
                 ADMIN_PASSWORD.to_owned(),
             ),
+            ("ENTENTE_JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
         ];
         vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Config::from_vars(vars).expect("test configuration is valid")
@@ -145,7 +150,12 @@ impl TestDatabase {
 
     /// Starts the real server on this database.
     pub async fn spawn_app(self) -> TestApp {
-        let config = self.config(&[]);
+        self.spawn_app_with(&[]).await
+    }
+
+    /// Starts the real server with extra configuration.
+    pub async fn spawn_app_with(self, extra: &[(&str, &str)]) -> TestApp {
+        let config = self.config(extra);
         let app = Application::build(config).expect("the app starts");
         TestApp::run(app, self)
     }
@@ -243,4 +253,147 @@ pub async fn assert_problem(
         "{body}"
     );
     body
+}
+
+impl TestApp {
+    /// Any request, with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// `call`, expecting `status`; returns the JSON body (Null when there is none).
+    pub async fn expect(
+        &self,
+        status: u16,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let response = self.call(method, path, token, body).await;
+        let actual = response.status().as_u16();
+        let text = response.text().await.expect("a body");
+        assert_eq!(actual, status, "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let body = self
+            .expect(
+                200,
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(serde_json::json!({"username": username, "password": password})),
+            )
+            .await;
+        body["access_token"].as_str().expect("a token").to_owned()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Creates a delegation (as `token`) and returns its id.
+    pub async fn create_delegation(&self, token: &str, code: &str, time_zone: &str) -> String {
+        let body = self
+            .expect(
+                201,
+                "POST",
+                "/api/v1/delegations",
+                Some(token),
+                Some(serde_json::json!({
+                    "code": code, "name": format!("Delegation {code}"), "kind": "state", "time_zone": time_zone
+                })),
+            )
+            .await;
+        body["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// Creates a user (as `token`) with `USER_PASSWORD` and returns their id.
+    pub async fn create_user(
+        &self,
+        token: &str,
+        delegation_id: &str,
+        username: &str,
+        role: &str,
+    ) -> String {
+        let body = self
+            .expect(
+                201,
+                "POST",
+                &format!("/api/v1/delegations/{delegation_id}/users"),
+                Some(token),
+                Some(serde_json::json!({"username": username, "password": USER_PASSWORD, "role": role})),
+            )
+            .await;
+        body["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// Two delegations, AAA (Moscow) and BBB (Washington), each with an admin, a scheduler and
+    /// a viewer (`a-admin`, `b-viewer`, …), all logged in.
+    pub async fn world(&self) -> World {
+        let platform = self.admin_token().await;
+        let a = self
+            .create_delegation(&platform, "AAA", "Europe/Moscow")
+            .await;
+        let b = self
+            .create_delegation(&platform, "BBB", "America/New_York")
+            .await;
+        let mut tokens = HashMap::new();
+        let mut ids = HashMap::new();
+        for (delegation, prefix) in [(&a, "a"), (&b, "b")] {
+            for role in ["admin", "scheduler", "viewer"] {
+                let username = format!("{prefix}-{role}");
+                let id = self
+                    .create_user(&platform, delegation, &username, role)
+                    .await;
+                tokens.insert(username.clone(), self.login(&username, USER_PASSWORD).await);
+                ids.insert(username, id);
+            }
+        }
+        World {
+            platform,
+            a,
+            b,
+            tokens,
+            ids,
+        }
+    }
+}
+
+/// The fixture of `TestApp::world`.
+pub struct World {
+    pub platform: String,
+    pub a: String,
+    pub b: String,
+    pub tokens: HashMap<String, String>,
+    pub ids: HashMap<String, String>,
+}
+
+impl World {
+    /// `platform`, or a username such as `a-admin`.
+    pub fn token(&self, who: &str) -> &str {
+        if who == "platform" {
+            return &self.platform;
+        }
+        self.tokens
+            .get(who)
+            .map(String::as_str)
+            .expect("a known user")
+    }
 }

@@ -7,5 +7,6 @@
 mod helpers;
 
 mod binary;
+mod identity;
 mod ops;
 mod persistence;

@@ -58,10 +58,12 @@ async fn restart_keeps_data_and_migrating_again_changes_nothing(db: TestDatabase
 }
 
 async fn generated_signing_key_is_kept_across_restarts(db: TestDatabase) {
-    let first = Application::build(db.config(&[])).unwrap();
+    // An empty value is no value: the key is generated and kept in the database.
+    let unset = [("ENTENTE_JWT_SECRET", "")];
+    let first = Application::build(db.config(&unset)).unwrap();
     let kid = first.signing_key_id().to_owned();
     drop(first);
-    let second = Application::build(db.config(&[])).unwrap();
+    let second = Application::build(db.config(&unset)).unwrap();
     assert_eq!(
         second.signing_key_id(),
         kid,

@@ -1,0 +1,449 @@
+//! Delegations: the directory every user reads, and its upkeep.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::audit::{self, Entry};
+use super::{is_unique_violation, stale, Context, Page, PageRequest};
+use crate::domain::delegation::{DelegationCode, DelegationKind, WorkingHours, WorkingHoursJson};
+use crate::domain::zone::TimeZone;
+use crate::error::{AppError, FieldError};
+use crate::store::schema::delegations;
+use crate::store::{new_id, now, DbConnection, Store};
+
+#[derive(Queryable, Debug, Clone)]
+struct DelegationRow {
+    id: String,
+    code: String,
+    name: String,
+    kind: String,
+    time_zone: String,
+    working_hours: String,
+    contact_email: Option<String>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+/// A delegation, in full.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
+pub struct Delegation {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub kind: DelegationKind,
+    /// IANA zone of the delegation's seat: its working hours are in this zone.
+    pub time_zone: String,
+    /// Per weekday (`mon` … `sun`), wall-clock `HH:MM` ranges; a missing day is a day off.
+    #[schema(value_type = Object, example = json!({"mon": [["09:00", "13:00"], ["14:00", "18:00"]]}))]
+    pub working_hours: WorkingHoursJson,
+    /// Where calendar invitations for this delegation go (optional).
+    pub contact_email: Option<String>,
+    pub version: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A directory entry.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
+pub struct DirectoryEntry {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub kind: DelegationKind,
+    pub time_zone: String,
+}
+
+impl DelegationRow {
+    fn into_view(self) -> Result<Delegation, AppError> {
+        let kind = DelegationKind::parse(&self.kind)
+            .ok_or_else(|| AppError::internal(format!("stored kind '{}'", self.kind)))?;
+        let working_hours =
+            serde_json::from_str(&self.working_hours).map_err(AppError::internal)?;
+        Ok(Delegation {
+            id: self.id,
+            code: self.code,
+            name: self.name,
+            kind,
+            time_zone: self.time_zone,
+            working_hours,
+            contact_email: self.contact_email,
+            version: self.version,
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+        })
+    }
+}
+
+#[derive(Deserialize, Debug, Clone, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDelegation {
+    /// 2–32 characters of `A-Z`, `0-9`, `-`; unique.
+    pub code: String,
+    pub name: String,
+    pub kind: DelegationKind,
+    pub time_zone: String,
+    /// Defaults to Monday–Friday 09:00–18:00 in `time_zone`.
+    #[schema(value_type = Option<Object>)]
+    pub working_hours: Option<WorkingHoursJson>,
+    pub contact_email: Option<String>,
+}
+
+/// A partial update: a field present replaces the stored value; `null` clears `contact_email`.
+#[derive(Deserialize, Debug, Clone, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DelegationPatch {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub kind: Option<DelegationKind>,
+    pub time_zone: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub working_hours: Option<WorkingHoursJson>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub contact_email: Option<Option<String>>,
+}
+
+/// `Some(None)` for an explicit `null`, `None` for an absent field.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+fn check_name(name: &str, errors: &mut Vec<FieldError>) {
+    let n = name.trim().chars().count();
+    if n == 0 || name.chars().count() > 200 {
+        errors.push(FieldError::new("name", "must be 1 to 200 characters"));
+    }
+}
+
+fn check_email(email: &str, errors: &mut Vec<FieldError>) {
+    let ok = email.chars().count() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        errors.push(FieldError::new("contact_email", "not an e-mail address"));
+    }
+}
+
+fn check_zone(zone: &str) -> Result<TimeZone, AppError> {
+    TimeZone::parse(zone).map_err(|e| AppError::UnknownTimeZone(format!("time_zone: {e}")))
+}
+
+fn check_hours(json: &WorkingHoursJson, errors: &mut Vec<FieldError>) -> Option<WorkingHours> {
+    WorkingHours::parse(json)
+        .map_err(|(field, message)| errors.push(FieldError::new(field, message)))
+        .ok()
+}
+
+fn check_code(code: &str, errors: &mut Vec<FieldError>) {
+    if let Err(message) = DelegationCode::parse(code) {
+        errors.push(FieldError::new("code", message));
+    }
+}
+
+fn conflict_on_code(error: diesel::result::Error, code: &str) -> AppError {
+    if is_unique_violation(&error) {
+        AppError::Conflict(format!("a delegation with code {code} already exists"))
+    } else {
+        error.into()
+    }
+}
+
+pub async fn create(
+    store: &Store,
+    ctx: &Context,
+    input: NewDelegation,
+) -> Result<Delegation, AppError> {
+    if !ctx.principal.may_create_delegations() {
+        return Err(AppError::Forbidden(
+            "only platform admins create delegations".into(),
+        ));
+    }
+    let mut errors = Vec::new();
+    check_code(&input.code, &mut errors);
+    check_name(&input.name, &mut errors);
+    if let Some(email) = &input.contact_email {
+        check_email(email, &mut errors);
+    }
+    let hours = match &input.working_hours {
+        Some(json) => check_hours(json, &mut errors),
+        None => Some(WorkingHours::default_office()),
+    };
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    let zone = check_zone(&input.time_zone)?;
+    let hours_json =
+        serde_json::to_string(&hours.unwrap_or_else(WorkingHours::default_office).to_json())
+            .map_err(AppError::internal)?;
+    let actor = ctx.actor();
+    store
+        .write(move |conn| {
+            let id = new_id();
+            let at = now();
+            diesel::insert_into(delegations::table)
+                .values((
+                    delegations::id.eq(&id),
+                    delegations::code.eq(&input.code),
+                    delegations::name.eq(input.name.trim()),
+                    delegations::kind.eq(input.kind.as_str()),
+                    delegations::time_zone.eq(zone.name()),
+                    delegations::working_hours.eq(&hours_json),
+                    delegations::contact_email.eq(&input.contact_email),
+                    delegations::version.eq(1_i64),
+                    delegations::created_at.eq(at),
+                    delegations::updated_at.eq(at),
+                ))
+                .execute(conn)
+                .map_err(|e| conflict_on_code(e, &input.code))?;
+            audit::record(
+                conn,
+                &actor,
+                Entry {
+                    action: "delegation.create",
+                    entity_type: "delegation",
+                    entity_id: &id,
+                    summary: format!("delegation {} ({}) created", input.code, input.name.trim()),
+                    parties: vec![id.clone()],
+                },
+            )?;
+            load(conn, &id)
+        })
+        .await
+}
+
+fn load(conn: &mut DbConnection, id: &str) -> Result<Delegation, AppError> {
+    delegations::table
+        .find(id)
+        .first::<DelegationRow>(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("delegation"))?
+        .into_view()
+}
+
+/// Any authenticated user reads the directory.
+pub async fn get(store: &Store, id: String) -> Result<Delegation, AppError> {
+    store.read(move |conn| load(conn, &id)).await
+}
+
+/// The directory, ordered by code.
+pub async fn list(store: &Store, page: PageRequest) -> Result<Page<DirectoryEntry>, AppError> {
+    store
+        .read(move |conn| {
+            let mut query = delegations::table
+                .select((
+                    delegations::id,
+                    delegations::code,
+                    delegations::name,
+                    delegations::kind,
+                    delegations::time_zone,
+                ))
+                .order(delegations::code.asc())
+                .limit(page.fetch())
+                .into_boxed();
+            if let Some(after) = &page.after {
+                query = query.filter(delegations::code.gt(after.clone()));
+            }
+            let rows: Vec<(String, String, String, String, String)> = query.load(conn)?;
+            let entries = rows
+                .into_iter()
+                .map(|(id, code, name, kind, time_zone)| DirectoryEntry {
+                    id,
+                    code,
+                    name,
+                    kind: DelegationKind::parse(&kind).unwrap_or(DelegationKind::Other),
+                    time_zone,
+                })
+                .collect();
+            Ok(Page::from_rows(entries, &page, |e| e.code.clone()))
+        })
+        .await
+}
+
+/// Platform admins, or the delegation's own admins. `If-Match` (as `expected_version`) is
+/// checked in the `UPDATE` itself, so two instances can never both win.
+pub async fn update(
+    store: &Store,
+    ctx: &Context,
+    id: String,
+    expected_version: Option<i64>,
+    patch: DelegationPatch,
+) -> Result<Delegation, AppError> {
+    let mut errors = Vec::new();
+    if let Some(code) = &patch.code {
+        check_code(code, &mut errors);
+    }
+    if let Some(name) = &patch.name {
+        check_name(name, &mut errors);
+    }
+    if let Some(Some(email)) = &patch.contact_email {
+        check_email(email, &mut errors);
+    }
+    let hours = patch
+        .working_hours
+        .as_ref()
+        .and_then(|json| check_hours(json, &mut errors));
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    let zone = patch.time_zone.as_deref().map(check_zone).transpose()?;
+    let hours_json = hours
+        .map(|h| serde_json::to_string(&h.to_json()))
+        .transpose()
+        .map_err(AppError::internal)?;
+    let principal = ctx.principal.clone();
+    let actor = ctx.actor();
+    store
+        .write(move |conn| {
+            let current = load(conn, &id)?;
+            if !principal.may_administer(&id) {
+                return Err(AppError::Forbidden(
+                    "only platform admins and this delegation's admins edit it".into(),
+                ));
+            }
+            if patch.code.as_ref().is_some_and(|c| *c != current.code)
+                && !principal.is_platform_admin()
+            {
+                return Err(AppError::Forbidden(
+                    "only platform admins change a delegation's code".into(),
+                ));
+            }
+            if let Some(expected) = expected_version {
+                if expected != current.version {
+                    return Err(stale(Some(expected), current.version));
+                }
+            }
+            let mut changed = Vec::new();
+            let code = patch.code.clone().unwrap_or(current.code.clone());
+            if code != current.code {
+                changed.push("code");
+            }
+            let name = patch
+                .name
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or(&current.name)
+                .to_owned();
+            if name != current.name {
+                changed.push("name");
+            }
+            let kind = patch.kind.unwrap_or(current.kind);
+            if kind != current.kind {
+                changed.push("kind");
+            }
+            let time_zone = zone
+                .map(|z| z.name().to_owned())
+                .unwrap_or(current.time_zone.clone());
+            if time_zone != current.time_zone {
+                changed.push("time_zone");
+            }
+            let working_hours = match &hours_json {
+                Some(json) => json.clone(),
+                None => {
+                    serde_json::to_string(&current.working_hours).map_err(AppError::internal)?
+                }
+            };
+            if patch.working_hours.is_some() {
+                changed.push("working_hours");
+            }
+            let contact_email = match &patch.contact_email {
+                Some(value) => value.clone(),
+                None => current.contact_email.clone(),
+            };
+            if contact_email != current.contact_email {
+                changed.push("contact_email");
+            }
+            let updated = diesel::update(
+                delegations::table
+                    .filter(delegations::id.eq(&id))
+                    .filter(delegations::version.eq(current.version)),
+            )
+            .set((
+                delegations::code.eq(&code),
+                delegations::name.eq(&name),
+                delegations::kind.eq(kind.as_str()),
+                delegations::time_zone.eq(&time_zone),
+                delegations::working_hours.eq(&working_hours),
+                delegations::contact_email.eq(&contact_email),
+                delegations::version.eq(current.version + 1),
+                delegations::updated_at.eq(now()),
+            ))
+            .execute(conn)
+            .map_err(|e| conflict_on_code(e, &code))?;
+            if updated == 0 {
+                return Err(stale(expected_version, current.version));
+            }
+            audit::record(
+                conn,
+                &actor,
+                Entry {
+                    action: "delegation.update",
+                    entity_type: "delegation",
+                    entity_id: &id,
+                    summary: if changed.is_empty() {
+                        format!("delegation {code} saved unchanged")
+                    } else {
+                        format!("delegation {code}: {} changed", changed.join(", "))
+                    },
+                    parties: vec![id.clone()],
+                },
+            )?;
+            load(conn, &id)
+        })
+        .await
+}
+
+/// The delegation id for a code (the admin commands take codes).
+pub async fn id_for_code(store: &Store, code: String) -> Result<String, AppError> {
+    store
+        .read(move |conn| {
+            delegations::table
+                .filter(delegations::code.eq(&code))
+                .select(delegations::id)
+                .first::<String>(conn)
+                .optional()?
+                .ok_or_else(|| AppError::NotFound(format!("no delegation with code {code}")))
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for good in ["protocol@mid.ru", "a.b+c@state.gov"] {
+            let mut e = Vec::new();
+            check_email(good, &mut e);
+            assert!(e.is_empty(), "{good}");
+        }
+        for bad in ["", "x", "a@b", "@mid.ru", "a b@mid.ru", "a@.ru", "a@ru."] {
+            let mut e = Vec::new();
+            check_email(bad, &mut e);
+            assert_eq!(e.len(), 1, "{bad}");
+        }
+    }
+
+    #[test]
+    fn patch_tells_null_from_absent() {
+        let p: DelegationPatch = serde_json::from_str(r#"{"contact_email": null}"#).unwrap();
+        assert_eq!(p.contact_email, Some(None));
+        let p: DelegationPatch = serde_json::from_str(r#"{}"#).unwrap();
+        assert_eq!(p.contact_email, None);
+        assert!(serde_json::from_str::<DelegationPatch>(r#"{"colour": 1}"#).is_err());
+    }
+}

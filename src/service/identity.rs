@@ -1,0 +1,281 @@
+//! Logging in and recognising callers.
+
+use std::net::IpAddr;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::delegations::{self, Delegation};
+use crate::auth::keys::KeyRing;
+use crate::auth::{jwt, password};
+use crate::config::{Config, LoginThrottle};
+use crate::domain::access::Principal;
+use crate::domain::identity::Role;
+use crate::domain::throttle;
+use crate::error::AppError;
+use crate::store::schema::{login_failures, users};
+use crate::store::{new_id, now, DbConnection, Store};
+
+/// The same answer for an unknown user and a wrong password.
+const BAD_CREDENTIALS: &str = "the username or password is wrong";
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub username: String,
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+/// Who a user is, as login and `/me` show it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
+pub struct UserSummary {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    pub delegation_id: Option<String>,
+}
+
+impl From<&Principal> for UserSummary {
+    fn from(p: &Principal) -> Self {
+        Self {
+            id: p.user_id.clone(),
+            username: p.username.clone(),
+            role: p.role,
+            delegation_id: p.delegation_id.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug, ToSchema)]
+pub struct LoginResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+    pub user: UserSummary,
+}
+
+#[derive(Serialize, Deserialize, Debug, ToSchema)]
+pub struct Me {
+    pub user: UserSummary,
+    /// The caller's delegation; null for platform admins.
+    pub delegation: Option<Delegation>,
+}
+
+type Account = (String, String, String, String, Option<String>);
+
+fn principal_of(
+    (id, username, _hash, role, delegation_id): Account,
+) -> Result<Principal, AppError> {
+    Ok(Principal {
+        user_id: id,
+        username,
+        role: Role::parse(&role)
+            .ok_or_else(|| AppError::internal(format!("stored role '{role}'")))?,
+        delegation_id,
+    })
+}
+
+fn recent_failures(
+    conn: &mut DbConnection,
+    subject: &str,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<NaiveDateTime>> {
+    login_failures::table
+        .filter(login_failures::subject.eq(subject))
+        .filter(login_failures::failed_at.gt(since))
+        .select(login_failures::failed_at)
+        .order(login_failures::failed_at.asc())
+        .load(conn)
+}
+
+/// Logs in: 200 with a token, one 401 for every wrong combination, 429 while throttled.
+///
+/// Failed attempts are counted per username and per client address in the database (so the
+/// limit holds across instances); while either is over its limit, every attempt — even with the
+/// right password — gets 429 with the time to wait. An unknown user costs the same argon2 work
+/// as a known one.
+pub async fn login(
+    store: &Store,
+    config: &Config,
+    keys: &KeyRing,
+    credentials: Credentials,
+    client: Option<IpAddr>,
+) -> Result<LoginResponse, AppError> {
+    let throttle: LoginThrottle = config.login_throttle;
+    let window = TimeDelta::from_std(throttle.window).map_err(AppError::internal)?;
+    // The throttle key is what the user typed, folded and bounded, valid or not.
+    let folded: String = credentials
+        .username
+        .to_lowercase()
+        .chars()
+        .take(64)
+        .collect();
+    let user_subject = format!("user:{folded}");
+    let address_subject = client.map(|ip| format!("addr:{ip}"));
+
+    let (account, wait) = {
+        let user_subject = user_subject.clone();
+        let address_subject = address_subject.clone();
+        let folded = folded.clone();
+        store
+            .read(move |conn| {
+                let at = now();
+                let since = at - window;
+                let mut wait = throttle::retry_after(
+                    &recent_failures(conn, &user_subject, since)?,
+                    throttle.max_failures_per_username,
+                    window,
+                    at,
+                );
+                if let Some(address) = &address_subject {
+                    let by_address = throttle::retry_after(
+                        &recent_failures(conn, address, since)?,
+                        throttle.max_failures_per_address,
+                        window,
+                        at,
+                    );
+                    wait = wait.max(by_address);
+                }
+                let account: Option<Account> = users::table
+                    .filter(users::username.eq(&folded))
+                    .filter(users::active.eq(true))
+                    .select((
+                        users::id,
+                        users::username,
+                        users::password_hash,
+                        users::role,
+                        users::delegation_id,
+                    ))
+                    .first(conn)
+                    .optional()?;
+                Ok::<_, AppError>((account, wait))
+            })
+            .await?
+    };
+    if let Some(wait) = wait {
+        tracing::warn!(username = %folded, client = ?client, "login throttled");
+        return Err(AppError::RateLimited {
+            detail: format!(
+                "too many failed logins: try again in {} s",
+                wait.num_seconds()
+            ),
+            retry_after: wait.to_std().unwrap_or_default(),
+        });
+    }
+
+    let stored_hash = account.as_ref().map(|a| a.2.clone());
+    let given = credentials.password;
+    let matches = tokio::task::spawn_blocking(move || match stored_hash {
+        Some(hash) => password::verify(&given, &hash),
+        None => {
+            // Same work as a real check, so that timing does not tell whether the user exists.
+            let _ = password::verify(&given, password::dummy_hash());
+            false
+        }
+    })
+    .await
+    .map_err(AppError::internal)?;
+
+    match (account, matches) {
+        (Some(account), true) => {
+            let principal = principal_of(account)?;
+            let (access_token, _) =
+                jwt::issue(keys, &principal, config.token_ttl, chrono::Utc::now())
+                    .map_err(AppError::internal)?;
+            tracing::info!(user_id = %principal.user_id, "login");
+            Ok(LoginResponse {
+                access_token,
+                token_type: "Bearer".into(),
+                expires_in: config.token_ttl.as_secs(),
+                user: UserSummary::from(&principal),
+            })
+        }
+        _ => {
+            store
+                .write(move |conn| {
+                    let at = now();
+                    // Forget what has left the window; keep the table small.
+                    diesel::delete(
+                        login_failures::table.filter(login_failures::failed_at.le(at - window)),
+                    )
+                    .execute(conn)?;
+                    for subject in std::iter::once(user_subject).chain(address_subject) {
+                        diesel::insert_into(login_failures::table)
+                            .values((
+                                login_failures::id.eq(new_id()),
+                                login_failures::subject.eq(subject),
+                                login_failures::failed_at.eq(at),
+                            ))
+                            .execute(conn)?;
+                    }
+                    Ok::<_, AppError>(())
+                })
+                .await?;
+            tracing::info!(username = %folded, client = ?client, "login failed");
+            Err(AppError::Unauthorized(BAD_CREDENTIALS.into()))
+        }
+    }
+}
+
+/// The caller behind a bearer token, as the database knows them now: a deactivated user's
+/// tokens stop working at once.
+pub async fn authenticate(
+    store: &Store,
+    keys: &KeyRing,
+    token: &str,
+) -> Result<Principal, AppError> {
+    let claims = jwt::verify(keys, token).map_err(|error| {
+        tracing::info!(error = %error, "token refused");
+        AppError::Unauthorized("the access token is missing, invalid or expired".into())
+    })?;
+    store
+        .read(move |conn| {
+            let account: Option<Account> = users::table
+                .filter(users::id.eq(&claims.sub))
+                .filter(users::active.eq(true))
+                .select((
+                    users::id,
+                    users::username,
+                    users::password_hash,
+                    users::role,
+                    users::delegation_id,
+                ))
+                .first(conn)
+                .optional()?;
+            match account {
+                Some(account) => principal_of(account),
+                None => {
+                    tracing::info!(sub = %claims.sub, "token of an unknown or deactivated user");
+                    Err(AppError::Unauthorized(
+                        "the access token is missing, invalid or expired".into(),
+                    ))
+                }
+            }
+        })
+        .await
+}
+
+pub async fn me(store: &Store, principal: &Principal) -> Result<Me, AppError> {
+    let delegation = match &principal.delegation_id {
+        Some(id) => Some(delegations::get(store, id.clone()).await?),
+        None => None,
+    };
+    Ok(Me {
+        user: UserSummary::from(principal),
+        delegation,
+    })
+}
