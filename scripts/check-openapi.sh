@@ -15,7 +15,7 @@ cargo test --no-run --quiet
 scratch=$(mktemp -d)
 log="$scratch/entente.log"
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$scratch"' EXIT
-(cd "$scratch" && env -i PATH="$PATH" ENTENTE_BIND=127.0.0.1:0 ENTENTE_ADMIN_PASSWORD=openapi-check-password \
+(cd "$scratch" && exec env -i PATH="$PATH" ENTENTE_BIND=127.0.0.1:0 ENTENTE_ADMIN_PASSWORD=openapi-check-password \
     "$OLDPWD/target/debug/entente" 2>"$log") &
 pid=$!
 address=""
