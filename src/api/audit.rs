@@ -51,6 +51,7 @@ fn instant(field: &str, raw: &Option<String>) -> Result<Option<chrono::NaiveDate
 /// Every change to objects the caller's delegation is party to, newest first (delegation
 /// admins; platform admins see everything). Append-only: nothing changes or deletes it.
 #[utoipa::path(
+    operation_id = "list_audit",
     tag = "audit",
     security(("bearer" = [])),
     params(AuditQuery),

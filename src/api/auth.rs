@@ -60,6 +60,7 @@ impl FromRequest for Caller {
 /// A wrong username and a wrong password give the same 401. Failed logins are counted per
 /// username and per client address; past the limit every attempt gets 429 with `Retry-After`.
 #[utoipa::path(
+    operation_id = "login",
     tag = "identity",
     request_body = Credentials,
     responses(
@@ -92,6 +93,7 @@ pub async fn login(
 
 /// The caller and their delegation.
 #[utoipa::path(
+    operation_id = "me",
     tag = "identity",
     security(("bearer" = [])),
     responses(

@@ -50,6 +50,7 @@ fn created(location: String, version: i64, body: impl serde::Serialize) -> HttpR
 
 /// Create a delegation (platform admins).
 #[utoipa::path(
+    operation_id = "create_delegation",
     tag = "delegations",
     security(("bearer" = [])),
     request_body = NewDelegation,
@@ -76,6 +77,7 @@ pub async fn create(
 
 /// The directory of delegations (any authenticated user), ordered by code.
 #[utoipa::path(
+    operation_id = "list_delegations",
     tag = "delegations",
     security(("bearer" = [])),
     params(PageQuery),
@@ -93,6 +95,7 @@ pub async fn list(
 
 /// One delegation, in full (any authenticated user).
 #[utoipa::path(
+    operation_id = "get_delegation",
     tag = "delegations",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Delegation id")),
@@ -114,6 +117,7 @@ pub async fn get(
 /// Change a delegation (platform admins, or the delegation's admins; only platform admins
 /// change the code). Honours `If-Match: "<version>"`.
 #[utoipa::path(
+    operation_id = "update_delegation",
     tag = "delegations",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Delegation id"), ("If-Match" = Option<String>, Header, description = "\"<version>\" last read")),
@@ -149,6 +153,7 @@ pub async fn update(
 
 /// Create a user of the delegation (platform admins, or the delegation's admins).
 #[utoipa::path(
+    operation_id = "create_user",
     tag = "users",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Delegation id")),
@@ -185,6 +190,7 @@ pub async fn create_user(
 
 /// The delegation's users (platform admins, or the delegation's admins), by username.
 #[utoipa::path(
+    operation_id = "list_users",
     tag = "users",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Delegation id"), PageQuery),
@@ -208,6 +214,7 @@ pub async fn list_users(
 /// Deactivate a user of the delegation: they can no longer log in and their tokens stop
 /// working. The user is kept (and shown with `active: false`).
 #[utoipa::path(
+    operation_id = "deactivate_user",
     tag = "users",
     security(("bearer" = [])),
     params(

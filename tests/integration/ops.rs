@@ -142,6 +142,23 @@ async fn openapi_documents_every_route(app: TestApp) {
             }
         }
     }
+    let mut operation_ids: Vec<&str> = paths
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| {
+            op["operationId"]
+                .as_str()
+                .expect("every operation has an id")
+        })
+        .collect();
+    let count = operation_ids.len();
+    operation_ids.sort_unstable();
+    operation_ids.dedup();
+    assert_eq!(
+        operation_ids.len(),
+        count,
+        "operationIds are not unique: {operation_ids:?}"
+    );
     let schemas = document["components"]["schemas"].as_object().unwrap();
     assert!(schemas.contains_key("Problem"));
 }
