@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod delegations;
+pub mod meetings;
 pub mod ops;
 pub mod problem;
 
@@ -63,6 +64,7 @@ pub fn path_config() -> web::PathConfig {
         (name = "identity", description = "Logging in and who the caller is"),
         (name = "delegations", description = "The directory of delegations"),
         (name = "users", description = "A delegation's users"),
+        (name = "meetings", description = "Meetings across time zones, responses, conflicts and the schedule"),
         (name = "audit", description = "The append-only record of every change"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
@@ -169,6 +171,13 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(delegations::create_user)
             .service(delegations::list_users)
             .service(delegations::deactivate_user)
+            .service(meetings::create)
+            .service(meetings::list)
+            .service(meetings::get)
+            .service(meetings::update)
+            .service(meetings::cancel)
+            .service(meetings::respond)
+            .service(meetings::schedule)
             .service(audit::list),
     )
     .service(ops::healthz)

@@ -139,7 +139,7 @@ pub fn json_error(error: JsonPayloadError, _req: &HttpRequest) -> actix_web::Err
 }
 
 /// serde names the field at fault in its message; lift it into `errors` for clients.
-fn deserialize_error(error: &serde_json::Error) -> AppError {
+pub fn deserialize_error(error: &serde_json::Error) -> AppError {
     let message = error.to_string();
     let field = ["unknown field `", "missing field `", "duplicate field `"]
         .iter()

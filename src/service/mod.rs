@@ -3,7 +3,9 @@
 pub mod audit;
 pub mod bootstrap;
 pub mod delegations;
+pub mod idempotency;
 pub mod identity;
+pub mod meetings;
 pub mod users;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

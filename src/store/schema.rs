@@ -60,14 +60,6 @@ diesel::table! {
 
 diesel::joinable!(users -> delegations (delegation_id));
 diesel::joinable!(audit_parties -> audit_log (audit_id));
-diesel::allow_tables_to_appear_in_same_query!(
-    delegations,
-    users,
-    signing_keys,
-    audit_log,
-    audit_parties,
-    login_failures
-);
 
 diesel::table! {
     login_failures (id) {
@@ -76,3 +68,69 @@ diesel::table! {
         failed_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    meetings (id) {
+        id -> Text,
+        host_delegation_id -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        location -> Nullable<Text>,
+        time_zone -> Text,
+        start_local -> Timestamp,
+        end_local -> Timestamp,
+        disambiguation -> Nullable<Text>,
+        start_utc -> Timestamp,
+        end_utc -> Timestamp,
+        recurrence -> Nullable<Text>,
+        span_end_utc -> Timestamp,
+        status -> Text,
+        confidentiality -> Text,
+        channel_id -> Nullable<Text>,
+        forum_id -> Nullable<Text>,
+        sequence -> BigInt,
+        version -> BigInt,
+        tzdb_version -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    meeting_participants (meeting_id, delegation_id) {
+        meeting_id -> Text,
+        delegation_id -> Text,
+        role -> Text,
+        response -> Text,
+        comment -> Nullable<Text>,
+        responded_at -> Nullable<Timestamp>,
+        start_utc -> Timestamp,
+        span_end_utc -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, idempotency_key) {
+        user_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        location -> Nullable<Text>,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(meeting_participants -> meetings (meeting_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    delegations,
+    users,
+    signing_keys,
+    audit_log,
+    audit_parties,
+    login_failures,
+    meetings,
+    meeting_participants,
+    idempotency_keys
+);

@@ -328,8 +328,11 @@ async fn role_matrix(app: TestApp) {
         "b-scheduler",
         "b-viewer",
     ];
-    // Expected status for each caller in `roles` order; `{A}` is delegation AAA, `{U}` a viewer
-    // of AAA made for each call (so that deactivations do not interfere).
+    // Expected status for each caller in `roles` order. `{A}` is delegation AAA; `{U}` a viewer
+    // of AAA and `{M}` a meeting hosted by AAA with BBB, both made afresh for each call, so that
+    // one caller's change cannot decide another's.
+    let meeting = json!({"title": "T", "participants": ["{A}", "{B}"], "time_zone": "Europe/Zurich",
+                         "start": "2027-05-03T10:00", "end": "2027-05-03T11:00"});
     let table: Vec<(&str, &str, Option<Value>, [u16; 7])> = vec![
         (
             "GET",
@@ -385,21 +388,79 @@ async fn role_matrix(app: TestApp) {
             None,
             [200, 200, 403, 403, 200, 403, 403],
         ),
+        (
+            "POST",
+            "/api/v1/meetings",
+            Some(meeting),
+            [403, 201, 201, 403, 201, 201, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/meetings",
+            None,
+            [200, 200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/meetings/{M}",
+            None,
+            [404, 200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "PATCH",
+            "/api/v1/meetings/{M}",
+            Some(json!({"title": "Renamed"})),
+            [404, 200, 200, 403, 403, 403, 403],
+        ),
+        (
+            "DELETE",
+            "/api/v1/meetings/{M}",
+            None,
+            [404, 200, 200, 403, 403, 403, 403],
+        ),
+        (
+            "POST",
+            "/api/v1/meetings/{M}/response",
+            Some(json!({"response": "accepted"})),
+            [404, 200, 200, 403, 200, 200, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/schedule?from=2027-05-01T00:00:00Z&to=2027-06-01T00:00:00Z",
+            None,
+            [200, 200, 200, 200, 200, 200, 200],
+        ),
     ];
     let mut n = 0;
-    for (method, path, body, expected) in &table {
+    for (method, template, body, expected) in &table {
         for (who, status) in roles.iter().zip(expected) {
             n += 1;
             let fresh = format!("N{n}");
-            let target_user = app
-                .create_user(
-                    &w.platform,
-                    &w.a,
-                    &format!("target-{}", fresh.to_lowercase()),
-                    "viewer",
-                )
-                .await;
-            let path = path.replace("{A}", &w.a).replace("{U}", &target_user);
+            let mut path = template.replace("{A}", &w.a);
+            if path.contains("{U}") {
+                let target = app
+                    .create_user(
+                        &w.platform,
+                        &w.a,
+                        &format!("target-{}", fresh.to_lowercase()),
+                        "viewer",
+                    )
+                    .await;
+                path = path.replace("{U}", &target);
+            }
+            if path.contains("{M}") {
+                let created = app
+                    .expect(
+                        201,
+                        "POST",
+                        "/api/v1/meetings",
+                        Some(w.token("a-scheduler")),
+                        Some(json!({"title": "Target", "participants": [w.b], "time_zone": "Europe/Zurich",
+                                    "start": "2027-05-04T10:00", "end": "2027-05-04T11:00"})),
+                    )
+                    .await;
+                path = path.replace("{M}", created["id"].as_str().unwrap());
+            }
             // Fresh values where uniqueness matters: codes are upper case, usernames lower.
             let body = body.clone().map(|mut b: Value| {
                 if b.get("code").is_some() {
@@ -407,6 +468,9 @@ async fn role_matrix(app: TestApp) {
                 }
                 if b.get("username").is_some() {
                     b["username"] = Value::String(format!("user-{}", fresh.to_lowercase()));
+                }
+                if b.get("participants").is_some() {
+                    b["participants"] = json!([w.a, w.b]);
                 }
                 b
             });
@@ -417,8 +481,11 @@ async fn role_matrix(app: TestApp) {
         }
     }
     // And without any token, everything under /api/v1 but login is 401.
-    for (method, path, body, _) in &table {
-        let path = path.replace("{A}", &w.a).replace("{U}", &w.ids["a-viewer"]);
+    for (method, template, body, _) in &table {
+        let path = template
+            .replace("{A}", &w.a)
+            .replace("{U}", &w.ids["a-viewer"])
+            .replace("{M}", &w.a);
         assert_eq!(
             app.call(method, &path, None, body.clone()).await.status(),
             401,

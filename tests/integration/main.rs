@@ -8,5 +8,6 @@ mod helpers;
 
 mod binary;
 mod identity;
+mod meetings;
 mod ops;
 mod persistence;

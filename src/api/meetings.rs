@@ -1,0 +1,337 @@
+//! `/meetings` and `/schedule`.
+
+use actix_web::http::header;
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::problem::{deserialize_error, Problem};
+use super::{if_match, with_etag, AppState};
+use crate::domain::meeting::MeetingStatus;
+use crate::domain::time;
+use crate::error::{AppError, FieldError};
+use crate::service::idempotency;
+use crate::service::meetings::{
+    self, Created, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse, Schedule,
+};
+use crate::service::PageRequest;
+
+#[derive(Deserialize, IntoParams, Debug, Default)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConflictQuery {
+    /// `reject`: refuse (409 `conflict`) instead of reporting overlapping meetings.
+    pub on_conflict: Option<String>,
+}
+
+impl ConflictQuery {
+    fn reject(&self) -> Result<bool, AppError> {
+        match self.on_conflict.as_deref() {
+            None | Some("report") => Ok(false),
+            Some("reject") => Ok(true),
+            Some(other) => Err(AppError::invalid_fields(vec![FieldError::new(
+                "on_conflict",
+                format!("'{other}' is not one of: report, reject"),
+            )])),
+        }
+    }
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct MeetingPage {
+    pub items: Vec<Meeting>,
+    pub next_cursor: Option<String>,
+}
+
+fn instant(
+    field: &str,
+    raw: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+    raw.map(|s| {
+        time::parse_instant(s)
+            .map_err(|m| AppError::invalid_fields(vec![FieldError::new(field, m)]))
+    })
+    .transpose()
+}
+
+/// Book a meeting hosted by the caller's delegation (its admins and schedulers). Times are
+/// wall-clock in `time_zone`; the answer lists the participants' overlapping meetings in
+/// `conflicts`. Repeat-safe with `Idempotency-Key`.
+#[utoipa::path(
+    operation_id = "create_meeting",
+    tag = "meetings",
+    security(("bearer" = [])),
+    params(ConflictQuery, ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for 24 h")),
+    request_body = NewMeeting,
+    responses(
+        (status = 201, description = "Booked", body = Meeting, headers(("Location" = String), ("ETag" = String))),
+        (status = 403, description = "Not an admin or scheduler of a delegation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Conflicts, with on_conflict=reject", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "validation, unknown-time-zone, nonexistent-local-time, ambiguous-local-time or invalid-recurrence", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/meetings")]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    query: web::Query<ConflictQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let reject = query.reject()?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| deserialize_error(&e))?;
+    let key = match req.headers().get("idempotency-key") {
+        Some(raw) => Some(idempotency::Key::new(
+            &caller.0.principal.user_id,
+            raw.to_str().unwrap_or_default(),
+            &format!("POST {}", req.uri()),
+            &value,
+        )?),
+        None => None,
+    };
+    let input: NewMeeting = serde_json::from_value(value).map_err(|e| deserialize_error(&e))?;
+    match meetings::create(&state.store, &caller.0, input, reject, key).await? {
+        Created::New(meeting) => {
+            let mut response = HttpResponse::Created();
+            response.insert_header((header::LOCATION, format!("/api/v1/meetings/{}", meeting.id)));
+            Ok(with_etag(response, meeting.version).json(&meeting))
+        }
+        Created::Replayed(replay) => {
+            let status = actix_web::http::StatusCode::from_u16(replay.status)
+                .unwrap_or(actix_web::http::StatusCode::OK);
+            let mut response = HttpResponse::build(status);
+            if let Some(location) = replay.location {
+                response.insert_header((header::LOCATION, location));
+            }
+            response.insert_header(("Idempotent-Replayed", "true"));
+            Ok(response.content_type("application/json").body(replay.body))
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams, Debug)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Meetings overlapping `[from, to)` (RFC 3339 instants); both optional.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Only meetings this delegation takes part in.
+    pub participant: Option<String>,
+    pub status: Option<MeetingStatus>,
+    pub forum_id: Option<String>,
+    pub channel_id: Option<String>,
+    /// Words in the title or description (case-insensitive).
+    pub q: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// The meetings the caller may see, by start time.
+#[utoipa::path(
+    operation_id = "list_meetings",
+    tag = "meetings",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of meetings", body = MeetingPage),
+        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/meetings")]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let filter = MeetingFilter {
+        from: instant("from", query.from.as_deref())?,
+        to: instant("to", query.to.as_deref())?,
+        participant: query.participant,
+        status: query.status,
+        forum_id: query.forum_id,
+        channel_id: query.channel_id,
+        q: query.q.filter(|q| !q.trim().is_empty()),
+    };
+    if let (Some(from), Some(to)) = (filter.from, filter.to) {
+        if to <= from {
+            return Err(AppError::invalid_fields(vec![FieldError::new(
+                "to",
+                "must be after from",
+            )]));
+        }
+    }
+    let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    Ok(HttpResponse::Ok().json(meetings::list(&state.store, &caller.0, filter, page).await?))
+}
+
+/// One meeting, with its participants' current conflicts. 404 when the caller may not see it.
+#[utoipa::path(
+    operation_id = "get_meeting",
+    tag = "meetings",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "The meeting", body = Meeting, headers(("ETag" = String))),
+        (status = 404, description = "No such meeting, or not visible to the caller", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/meetings/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let meeting = meetings::get(&state.store, &caller.0, id.into_inner()).await?;
+    Ok(with_etag(HttpResponse::Ok(), meeting.version).json(&meeting))
+}
+
+/// Change a meeting (the host's admins and schedulers). Honours `If-Match`.
+#[utoipa::path(
+    operation_id = "update_meeting",
+    tag = "meetings",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Meeting id"), ConflictQuery, ("If-Match" = Option<String>, Header)),
+    request_body = MeetingPatch,
+    responses(
+        (status = 200, description = "Changed", body = Meeting),
+        (status = 403, description = "Visible, but not the caller's to change", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such meeting, or not visible", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Cancelled, or conflicts with on_conflict=reject", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the version in If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field or time", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[patch("/meetings/{id}")]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    query: web::Query<ConflictQuery>,
+    body: web::Json<MeetingPatch>,
+) -> Result<HttpResponse, AppError> {
+    let reject = query.reject()?;
+    let expected = if_match(&req)?;
+    let meeting = meetings::update(
+        &state.store,
+        &caller.0,
+        id.into_inner(),
+        expected,
+        body.into_inner(),
+        reject,
+    )
+    .await?;
+    Ok(with_etag(HttpResponse::Ok(), meeting.version).json(&meeting))
+}
+
+/// Cancel a meeting (the host's admins and schedulers): it stays, as `cancelled`.
+#[utoipa::path(
+    operation_id = "cancel_meeting",
+    tag = "meetings",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Meeting id"), ("If-Match" = Option<String>, Header)),
+    responses(
+        (status = 200, description = "Cancelled", body = Meeting),
+        (status = 403, description = "Visible, but not the caller's to cancel", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such meeting, or not visible", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the version in If-Match", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[delete("/meetings/{id}")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let expected = if_match(&req)?;
+    let meeting = meetings::cancel(&state.store, &caller.0, id.into_inner(), expected).await?;
+    Ok(with_etag(HttpResponse::Ok(), meeting.version).json(&meeting))
+}
+
+/// Answer for the caller's delegation (its admins and schedulers).
+#[utoipa::path(
+    operation_id = "respond_to_meeting",
+    tag = "meetings",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Meeting id"), ("If-Match" = Option<String>, Header)),
+    request_body = NewResponse,
+    responses(
+        (status = 200, description = "Answered", body = Meeting),
+        (status = 403, description = "Not a participant delegation's admin or scheduler", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such meeting, or not visible", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The meeting is cancelled", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/meetings/{id}/response")]
+pub async fn respond(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<NewResponse>,
+) -> Result<HttpResponse, AppError> {
+    let expected = if_match(&req)?;
+    let meeting = meetings::respond(
+        &state.store,
+        &caller.0,
+        id.into_inner(),
+        expected,
+        body.into_inner(),
+    )
+    .await?;
+    Ok(with_etag(HttpResponse::Ok(), meeting.version).json(&meeting))
+}
+
+#[derive(Deserialize, IntoParams, Debug)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ScheduleQuery {
+    /// Window start (RFC 3339), required.
+    pub from: String,
+    /// Window end (RFC 3339), required; at most 366 days after `from`.
+    pub to: String,
+    /// Zone for `start_local`/`end_local`; default the caller's delegation zone (UTC for
+    /// platform admins).
+    pub tz: Option<String>,
+    #[serde(default)]
+    pub include_cancelled: bool,
+}
+
+/// Every occurrence the caller may see in `[from, to)`, sorted, in UTC and wall-clock.
+#[utoipa::path(
+    operation_id = "get_schedule",
+    tag = "meetings",
+    security(("bearer" = [])),
+    params(ScheduleQuery),
+    responses(
+        (status = 200, description = "The occurrences", body = Schedule),
+        (status = 422, description = "Invalid window or unknown zone", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/schedule")]
+pub async fn schedule(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ScheduleQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let from = instant("from", Some(&query.from))?
+        .ok_or_else(|| AppError::validation("from is required"))?;
+    let to =
+        instant("to", Some(&query.to))?.ok_or_else(|| AppError::validation("to is required"))?;
+    let schedule = meetings::schedule(
+        &state.store,
+        &caller.0,
+        from,
+        to,
+        query.tz,
+        query.include_cancelled,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(schedule))
+}

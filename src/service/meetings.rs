@@ -1,0 +1,1293 @@
+//! Meetings: booking, reading, changing, cancelling, answering, and the schedule.
+//!
+//! Who may see a meeting is decided in SQL (`visible`), so an invisible meeting is never
+//! loaded: it is 404 everywhere. Every change is one transaction with its audit entry, and
+//! concurrent edits are settled by `UPDATE … WHERE version = ?` in the database.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::audit::{self, Entry};
+use super::delegations::double_option;
+use super::idempotency::{self, Replay};
+use super::{stale, Context, Page, PageRequest};
+use crate::domain::meeting::{
+    check_len, overlaps, Changes, Confidentiality, Format, MeetingStatus, ParticipantRole,
+    Response, Slot, SlotError, MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS, MAX_PARTICIPANTS,
+    MAX_TITLE_CHARS,
+};
+use crate::domain::time::{self, Disambiguation, LocalTimeError};
+use crate::domain::zone::{TimeZone, TZDB_VERSION};
+use crate::error::{AppError, FieldError};
+use crate::store::conn::MultiBackend;
+use crate::store::schema::{delegations, meeting_participants as mp, meetings};
+use crate::store::{new_id, now, DbConnection, Store};
+
+/// The longest `/schedule` window.
+pub const MAX_SCHEDULE_DAYS: i64 = 366;
+
+// ---------------------------------------------------------------------------------------------
+// Representations
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
+pub struct Participant {
+    pub delegation_id: String,
+    pub role: ParticipantRole,
+    pub response: Response,
+    pub comment: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub responded_at: Option<DateTime<Utc>>,
+}
+
+/// A participant delegation's meeting that overlaps. `meeting_id` only where the caller may
+/// see that meeting: otherwise only the busy time shows.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
+pub struct Conflict {
+    pub delegation_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub start_utc: DateTime<Utc>,
+    #[schema(value_type = String, format = DateTime)]
+    pub end_utc: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
+pub struct Meeting {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub format: Format,
+    pub host_delegation_id: String,
+    pub participants: Vec<Participant>,
+    /// IANA zone of the venue: `start` and `end` are wall-clock times in it.
+    pub time_zone: String,
+    /// Wall-clock start in `time_zone` (`2027-03-28T10:00:00`): the source of truth.
+    pub start: String,
+    pub end: String,
+    /// Derived from `start`/`end` in `time_zone`.
+    #[schema(value_type = String, format = DateTime)]
+    pub start_utc: DateTime<Utc>,
+    #[schema(value_type = String, format = DateTime)]
+    pub end_utc: DateTime<Utc>,
+    pub disambiguation: Option<Disambiguation>,
+    pub location: Option<String>,
+    pub status: MeetingStatus,
+    pub confidentiality: Confidentiality,
+    pub recurrence: Option<String>,
+    pub channel_id: Option<String>,
+    pub forum_id: Option<String>,
+    /// iCalendar SEQUENCE: rises when time, place, status or participants change.
+    pub sequence: i64,
+    pub version: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+    /// Overlapping meetings of the participant delegations (on create, change and read; not
+    /// in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<Vec<Conflict>>,
+}
+
+#[derive(Deserialize, Debug, Clone, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMeeting {
+    pub title: String,
+    pub description: Option<String>,
+    /// Participant delegation ids; the host (the caller's delegation) may be omitted.
+    pub participants: Vec<String>,
+    /// IANA zone of the venue, e.g. `Europe/Zurich` for Geneva.
+    pub time_zone: String,
+    /// Wall-clock `2027-03-28T10:00` (seconds optional), no offset.
+    pub start: String,
+    pub end: String,
+    pub location: Option<String>,
+    /// `proposed` (default) or `confirmed`.
+    pub status: Option<MeetingStatus>,
+    /// `participants` (default), `forum` or `public`.
+    pub confidentiality: Option<Confidentiality>,
+    pub recurrence: Option<String>,
+    pub channel_id: Option<String>,
+    pub forum_id: Option<String>,
+    /// For a local time that occurs twice (DST overlap): `earlier` or `later`.
+    pub disambiguation: Option<Disambiguation>,
+}
+
+/// A partial update: a field present replaces the stored value, `null` clears an optional one,
+/// `participants` replaces the whole list (the host always stays).
+#[derive(Deserialize, Debug, Clone, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingPatch {
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    pub participants: Option<Vec<String>>,
+    pub time_zone: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub location: Option<Option<String>>,
+    /// `proposed` or `confirmed` (cancel with DELETE).
+    pub status: Option<MeetingStatus>,
+    pub confidentiality: Option<Confidentiality>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub recurrence: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub channel_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub forum_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Disambiguation>)]
+    pub disambiguation: Option<Option<Disambiguation>>,
+}
+
+#[derive(Deserialize, Debug, Clone, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewResponse {
+    /// `accepted`, `declined` or `tentative`.
+    pub response: Response,
+    pub comment: Option<String>,
+}
+
+/// One occurrence in `/schedule`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
+pub struct Occurrence {
+    pub meeting_id: String,
+    pub title: String,
+    pub format: Format,
+    pub status: MeetingStatus,
+    #[schema(value_type = String, format = DateTime)]
+    pub start_utc: DateTime<Utc>,
+    #[schema(value_type = String, format = DateTime)]
+    pub end_utc: DateTime<Utc>,
+    /// Wall-clock in the schedule's `tz`.
+    pub start_local: String,
+    pub end_local: String,
+    /// The meeting's own zone.
+    pub time_zone: String,
+    /// For an occurrence of a series, its original start (RFC 3339 UTC); else null.
+    pub recurrence_id: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, ToSchema)]
+pub struct Schedule {
+    /// The zone of `start_local`/`end_local`.
+    pub tz: String,
+    pub occurrences: Vec<Occurrence>,
+}
+
+/// Filters of `GET /meetings`.
+#[derive(Debug, Clone, Default)]
+pub struct MeetingFilter {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub participant: Option<String>,
+    pub status: Option<MeetingStatus>,
+    pub forum_id: Option<String>,
+    pub channel_id: Option<String>,
+    pub q: Option<String>,
+}
+
+/// What a create answers: the new meeting, or the replay of an earlier identical request.
+pub enum Created {
+    New(Box<Meeting>),
+    Replayed(Replay),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows
+
+#[derive(Queryable, Debug, Clone)]
+struct MeetingRow {
+    id: String,
+    host_delegation_id: String,
+    title: String,
+    description: Option<String>,
+    location: Option<String>,
+    time_zone: String,
+    start_local: NaiveDateTime,
+    end_local: NaiveDateTime,
+    disambiguation: Option<String>,
+    start_utc: NaiveDateTime,
+    end_utc: NaiveDateTime,
+    recurrence: Option<String>,
+    #[allow(dead_code)]
+    span_end_utc: NaiveDateTime,
+    status: String,
+    confidentiality: String,
+    channel_id: Option<String>,
+    forum_id: Option<String>,
+    sequence: i64,
+    version: i64,
+    #[allow(dead_code)]
+    tzdb_version: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+type ParticipantRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<NaiveDateTime>,
+);
+
+fn stored<T>(value: Option<T>, what: &str, raw: &str) -> Result<T, AppError> {
+    value.ok_or_else(|| AppError::internal(format!("stored {what} '{raw}' is not valid")))
+}
+
+impl MeetingRow {
+    fn status(&self) -> Result<MeetingStatus, AppError> {
+        stored(MeetingStatus::parse(&self.status), "status", &self.status)
+    }
+
+    fn into_view(
+        self,
+        participants: Vec<Participant>,
+        conflicts: Option<Vec<Conflict>>,
+    ) -> Result<Meeting, AppError> {
+        let status = self.status()?;
+        Ok(Meeting {
+            format: Format::of(participants.len()),
+            confidentiality: stored(
+                Confidentiality::parse(&self.confidentiality),
+                "confidentiality",
+                &self.confidentiality,
+            )?,
+            disambiguation: self
+                .disambiguation
+                .as_deref()
+                .and_then(Disambiguation::parse),
+            id: self.id,
+            title: self.title,
+            description: self.description,
+            host_delegation_id: self.host_delegation_id,
+            participants,
+            time_zone: self.time_zone,
+            start: time::fmt_local(&self.start_local),
+            end: time::fmt_local(&self.end_local),
+            start_utc: self.start_utc.and_utc(),
+            end_utc: self.end_utc.and_utc(),
+            location: self.location,
+            status,
+            recurrence: self.recurrence,
+            channel_id: self.channel_id,
+            forum_id: self.forum_id,
+            sequence: self.sequence,
+            version: self.version,
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+            conflicts,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Visibility, in SQL
+
+type BoxedMeetings<'a> = meetings::BoxedQuery<'a, MultiBackend>;
+
+/// Meetings `viewer` may see: its delegation takes part, or the meeting is public. (Forum
+/// visibility joins here when forums exist.)
+fn visible<'a>(query: BoxedMeetings<'a>, viewer: Option<&str>) -> BoxedMeetings<'a> {
+    match viewer {
+        Some(delegation_id) => query.filter(
+            meetings::confidentiality
+                .eq("public")
+                .or(meetings::id.eq_any(
+                    mp::table
+                        .filter(mp::delegation_id.eq(delegation_id.to_owned()))
+                        .select(mp::meeting_id),
+                )),
+        ),
+        None => query.filter(meetings::confidentiality.eq("public")),
+    }
+}
+
+/// The meeting, if `ctx` may see it; otherwise 404, exactly as if it did not exist.
+fn load_visible(conn: &mut DbConnection, ctx: &Context, id: &str) -> Result<MeetingRow, AppError> {
+    visible(
+        meetings::table.into_boxed(),
+        ctx.principal.delegation_id.as_deref(),
+    )
+    .filter(meetings::id.eq(id.to_owned()))
+    .first::<MeetingRow>(conn)
+    .optional()?
+    .ok_or_else(|| AppError::not_found("meeting"))
+}
+
+fn participants_of(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<Participant>>, AppError> {
+    let rows: Vec<ParticipantRow> = mp::table
+        .filter(mp::meeting_id.eq_any(ids))
+        .select((
+            mp::meeting_id,
+            mp::delegation_id,
+            mp::role,
+            mp::response,
+            mp::comment,
+            mp::responded_at,
+        ))
+        .order((
+            mp::meeting_id.asc(),
+            mp::role.asc(),
+            mp::delegation_id.asc(),
+        ))
+        .load(conn)?;
+    let mut by_meeting: HashMap<String, Vec<Participant>> = HashMap::new();
+    for (meeting_id, delegation_id, role, response, comment, responded_at) in rows {
+        by_meeting.entry(meeting_id).or_default().push(Participant {
+            delegation_id,
+            role: stored(ParticipantRole::parse(&role), "role", &role)?,
+            response: stored(Response::parse(&response), "response", &response)?,
+            comment,
+            responded_at: responded_at.map(|t| t.and_utc()),
+        });
+    }
+    Ok(by_meeting)
+}
+
+fn view(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    row: MeetingRow,
+    with_conflicts: bool,
+) -> Result<Meeting, AppError> {
+    let participants = participants_of(conn, std::slice::from_ref(&row.id))?
+        .remove(&row.id)
+        .unwrap_or_default();
+    let conflicts = if with_conflicts && row.status()? != MeetingStatus::Cancelled {
+        let delegations: Vec<String> = participants
+            .iter()
+            .map(|p| p.delegation_id.clone())
+            .collect();
+        Some(conflicts(
+            conn,
+            ctx,
+            Some(&row.id),
+            &delegations,
+            row.start_utc.and_utc(),
+            row.end_utc.and_utc(),
+        )?)
+    } else if with_conflicts {
+        Some(Vec::new())
+    } else {
+        None
+    };
+    row.into_view(participants, conflicts)
+}
+
+/// The participant delegations' other meetings overlapping `[start, end)`: not cancelled, and
+/// not declined by that delegation. Found through the (delegation, span) index.
+fn conflicts(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    exclude: Option<&str>,
+    delegations: &[String],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<Conflict>, AppError> {
+    let mut query = mp::table
+        .inner_join(meetings::table)
+        .filter(mp::delegation_id.eq_any(delegations))
+        .filter(mp::span_end_utc.gt(start.naive_utc()))
+        .filter(mp::start_utc.lt(end.naive_utc()))
+        .filter(mp::response.ne(Response::Declined.as_str()))
+        .filter(meetings::status.ne(MeetingStatus::Cancelled.as_str()))
+        .select((
+            mp::delegation_id,
+            meetings::id,
+            meetings::start_utc,
+            meetings::end_utc,
+        ))
+        .order((meetings::start_utc.asc(), mp::delegation_id.asc()))
+        .into_boxed();
+    if let Some(exclude) = exclude {
+        query = query.filter(meetings::id.ne(exclude.to_owned()));
+    }
+    let rows: Vec<(String, String, NaiveDateTime, NaiveDateTime)> = query.load(conn)?;
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|(_, _, s, e)| overlaps(s.and_utc(), e.and_utc(), start, end))
+        .collect();
+    let ids: BTreeSet<String> = rows.iter().map(|(_, id, _, _)| id.clone()).collect();
+    let ids: Vec<String> = ids.into_iter().collect();
+    let seen: BTreeSet<String> = visible(
+        meetings::table.into_boxed(),
+        ctx.principal.delegation_id.as_deref(),
+    )
+    .filter(meetings::id.eq_any(ids))
+    .select(meetings::id)
+    .load::<String>(conn)?
+    .into_iter()
+    .collect();
+    Ok(rows
+        .into_iter()
+        .map(|(delegation_id, id, s, e)| Conflict {
+            delegation_id,
+            start_utc: s.and_utc(),
+            end_utc: e.and_utc(),
+            meeting_id: seen.contains(&id).then_some(id),
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+fn slot_error(error: SlotError) -> AppError {
+    let field = match &error {
+        SlotError::Start(_) => "start",
+        SlotError::End(_) | SlotError::EndNotAfterStart | SlotError::TooLong => "end",
+    };
+    match &error {
+        SlotError::Start(LocalTimeError::Nonexistent { .. })
+        | SlotError::End(LocalTimeError::Nonexistent { .. }) => {
+            AppError::NonexistentLocalTime(error.to_string())
+        }
+        SlotError::Start(LocalTimeError::Ambiguous { .. })
+        | SlotError::End(LocalTimeError::Ambiguous { .. }) => {
+            AppError::AmbiguousLocalTime(error.to_string())
+        }
+        _ => AppError::invalid_fields(vec![FieldError::new(field, error.to_string())]),
+    }
+}
+
+fn parse_zone(raw: &str) -> Result<TimeZone, AppError> {
+    TimeZone::parse(raw).map_err(|e| AppError::UnknownTimeZone(format!("time_zone: {e}")))
+}
+
+fn parse_local(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<NaiveDateTime> {
+    time::parse_local(raw)
+        .map_err(|m| errors.push(FieldError::new(field, m)))
+        .ok()
+}
+
+fn check_texts(
+    title: Option<&str>,
+    description: Option<&str>,
+    location: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) {
+    let checks = [
+        title.map(|t| check_len("title", t, MAX_TITLE_CHARS, false)),
+        description.map(|d| check_len("description", d, MAX_DESCRIPTION_CHARS, true)),
+        location.map(|l| check_len("location", l, MAX_LOCATION_CHARS, true)),
+    ];
+    for (field, message) in checks.into_iter().flatten().filter_map(Result::err) {
+        errors.push(FieldError::new(field, message));
+    }
+}
+
+/// Recurrence, channels and forums are validated by their own rules; until a rule exists for
+/// them, a value is refused rather than stored unchecked.
+fn check_unsupported(
+    recurrence: Option<&str>,
+    channel_id: Option<&str>,
+    forum_id: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Result<(), AppError> {
+    if recurrence.is_some() {
+        return Err(AppError::InvalidRecurrence(
+            "recurrence: recurring series are not accepted by this version of entente".into(),
+        ));
+    }
+    if channel_id.is_some() {
+        errors.push(FieldError::new("channel_id", "no such channel"));
+    }
+    if forum_id.is_some() {
+        errors.push(FieldError::new("forum_id", "no such forum"));
+    }
+    Ok(())
+}
+
+/// The participant list with the host first, deduplicated; every delegation must exist.
+fn participant_set(
+    conn: &mut DbConnection,
+    host: &str,
+    given: &[String],
+) -> Result<Vec<String>, AppError> {
+    let mut set = vec![host.to_owned()];
+    for id in given {
+        if !set.contains(id) {
+            set.push(id.clone());
+        }
+    }
+    if set.len() < 2 {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "participants",
+            "a meeting needs at least one delegation besides the host",
+        )]));
+    }
+    if set.len() > MAX_PARTICIPANTS {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "participants",
+            format!("at most {MAX_PARTICIPANTS} delegations"),
+        )]));
+    }
+    let found: BTreeSet<String> = delegations::table
+        .filter(delegations::id.eq_any(&set))
+        .select(delegations::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let errors: Vec<FieldError> = given
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !found.contains(*id))
+        .map(|(i, id)| FieldError::new(format!("participants[{i}]"), format!("no delegation {id}")))
+        .collect();
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    Ok(set)
+}
+
+fn host_of(ctx: &Context) -> Result<String, AppError> {
+    match &ctx.principal.delegation_id {
+        Some(d) if ctx.principal.may_schedule_for(d) => Ok(d.clone()),
+        _ => Err(AppError::Forbidden(
+            "only a delegation's admins and schedulers book meetings".into(),
+        )),
+    }
+}
+
+fn write_participants(
+    conn: &mut DbConnection,
+    meeting_id: &str,
+    host: &str,
+    set: &[String],
+    keep: &HashMap<String, (String, Option<String>, Option<NaiveDateTime>)>,
+    slot: &Slot,
+) -> Result<(), AppError> {
+    diesel::delete(mp::table.filter(mp::meeting_id.eq(meeting_id))).execute(conn)?;
+    for delegation_id in set {
+        let is_host = delegation_id == host;
+        let (response, comment, responded_at) = match keep.get(delegation_id) {
+            Some(kept) => kept.clone(),
+            None if is_host => (Response::Accepted.as_str().to_owned(), None, None),
+            None => (Response::Pending.as_str().to_owned(), None, None),
+        };
+        diesel::insert_into(mp::table)
+            .values((
+                mp::meeting_id.eq(meeting_id),
+                mp::delegation_id.eq(delegation_id),
+                mp::role.eq(if is_host {
+                    ParticipantRole::Host
+                } else {
+                    ParticipantRole::Participant
+                }
+                .as_str()),
+                mp::response.eq(response),
+                mp::comment.eq(comment),
+                mp::responded_at.eq(responded_at),
+                mp::start_utc.eq(slot.start_utc.naive_utc()),
+                mp::span_end_utc.eq(slot.end_utc.naive_utc()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Use cases
+
+/// Books a meeting hosted by the caller's delegation.
+pub async fn create(
+    store: &Store,
+    ctx: &Context,
+    input: NewMeeting,
+    reject_conflicts: bool,
+    idempotency: Option<idempotency::Key>,
+) -> Result<Created, AppError> {
+    let host = host_of(ctx)?;
+    let mut errors = Vec::new();
+    check_texts(
+        Some(&input.title),
+        input.description.as_deref(),
+        input.location.as_deref(),
+        &mut errors,
+    );
+    check_unsupported(
+        input.recurrence.as_deref(),
+        input.channel_id.as_deref(),
+        input.forum_id.as_deref(),
+        &mut errors,
+    )?;
+    let start = parse_local("start", &input.start, &mut errors);
+    let end = parse_local("end", &input.end, &mut errors);
+    let status = input.status.unwrap_or(MeetingStatus::Proposed);
+    if status == MeetingStatus::Cancelled {
+        errors.push(FieldError::new(
+            "status",
+            "a new meeting is proposed or confirmed",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    let zone = parse_zone(&input.time_zone)?;
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(AppError::validation("start and end are required"));
+    };
+    let slot = Slot::new(zone.tz(), start, end, input.disambiguation).map_err(slot_error)?;
+    let ctx = ctx.clone();
+    store
+        .write(move |conn| {
+            if let Some(key) = &idempotency {
+                if let Some(replay) = idempotency::find(conn, key)? {
+                    return Ok(Created::Replayed(replay));
+                }
+            }
+            let set = participant_set(conn, &host, &input.participants)?;
+            let found = conflicts(conn, &ctx, None, &set, slot.start_utc, slot.end_utc)?;
+            if reject_conflicts && !found.is_empty() {
+                return Err(AppError::Conflict(format!(
+                    "{} overlapping meeting(s) of the participant delegations (on_conflict=reject)",
+                    found.len()
+                )));
+            }
+            let id = new_id();
+            let at = now();
+            diesel::insert_into(meetings::table)
+                .values((
+                    meetings::id.eq(&id),
+                    meetings::host_delegation_id.eq(&host),
+                    meetings::title.eq(input.title.trim()),
+                    meetings::description.eq(&input.description),
+                    meetings::location.eq(&input.location),
+                    meetings::time_zone.eq(zone.name()),
+                    meetings::start_local.eq(slot.start_local),
+                    meetings::end_local.eq(slot.end_local),
+                    meetings::disambiguation.eq(slot.disambiguation.map(Disambiguation::as_str)),
+                    meetings::start_utc.eq(slot.start_utc.naive_utc()),
+                    meetings::end_utc.eq(slot.end_utc.naive_utc()),
+                    meetings::recurrence.eq(None::<String>),
+                    meetings::span_end_utc.eq(slot.end_utc.naive_utc()),
+                    meetings::status.eq(status.as_str()),
+                    meetings::confidentiality.eq(input
+                        .confidentiality
+                        .unwrap_or(Confidentiality::Participants)
+                        .as_str()),
+                    meetings::channel_id.eq(None::<String>),
+                    meetings::forum_id.eq(None::<String>),
+                    meetings::sequence.eq(0_i64),
+                    meetings::version.eq(1_i64),
+                    meetings::tzdb_version.eq(TZDB_VERSION),
+                    meetings::created_at.eq(at),
+                    meetings::updated_at.eq(at),
+                ))
+                .execute(conn)?;
+            write_participants(conn, &id, &host, &set, &HashMap::new(), &slot)?;
+            audit::record(
+                conn,
+                &ctx.actor(),
+                Entry {
+                    action: "meeting.create",
+                    entity_type: "meeting",
+                    entity_id: &id,
+                    summary: format!(
+                        "meeting '{}' booked for {} {} ({} delegations)",
+                        input.title.trim(),
+                        time::fmt_local(&slot.start_local),
+                        zone.name(),
+                        set.len()
+                    ),
+                    parties: set.clone(),
+                },
+            )?;
+            let row = load_visible(conn, &ctx, &id)?;
+            let participants = participants_of(conn, std::slice::from_ref(&id))?
+                .remove(&id)
+                .unwrap_or_default();
+            let meeting = row.into_view(participants, Some(found))?;
+            if let Some(key) = &idempotency {
+                let body = serde_json::to_string(&meeting).map_err(AppError::internal)?;
+                idempotency::remember(
+                    conn,
+                    key,
+                    &Replay {
+                        status: 201,
+                        location: Some(format!("/api/v1/meetings/{id}")),
+                        body,
+                    },
+                )?;
+            }
+            Ok(Created::New(Box::new(meeting)))
+        })
+        .await
+}
+
+pub async fn get(store: &Store, ctx: &Context, id: String) -> Result<Meeting, AppError> {
+    let ctx = ctx.clone();
+    store
+        .read(move |conn| {
+            let row = load_visible(conn, &ctx, &id)?;
+            view(conn, &ctx, row, true)
+        })
+        .await
+}
+
+/// Sort key and cursor of the list: start, then id.
+fn list_key(m: &Meeting) -> String {
+    format!("{}|{}", m.start_utc.timestamp_micros(), m.id)
+}
+
+fn escape_like(q: &str) -> String {
+    let mut escaped = String::with_capacity(q.len() + 2);
+    escaped.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    escaped
+}
+
+diesel::define_sql_function!(
+    /// SQL `lower()`, on both backends.
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>
+);
+
+/// The meetings the caller may see, by start, filtered.
+pub async fn list(
+    store: &Store,
+    ctx: &Context,
+    filter: MeetingFilter,
+    page: PageRequest,
+) -> Result<Page<Meeting>, AppError> {
+    let after = page
+        .after
+        .as_deref()
+        .map(|c| {
+            c.split_once('|')
+                .and_then(|(t, id)| {
+                    Some((
+                        DateTime::from_timestamp_micros(t.parse().ok()?)?,
+                        id.to_owned(),
+                    ))
+                })
+                .ok_or_else(|| {
+                    AppError::invalid_fields(vec![FieldError::new(
+                        "cursor",
+                        "not a cursor this API gave out",
+                    )])
+                })
+        })
+        .transpose()?;
+    let ctx = ctx.clone();
+    store
+        .read(move |conn| {
+            let mut query = visible(
+                meetings::table.into_boxed(),
+                ctx.principal.delegation_id.as_deref(),
+            );
+            if let Some(from) = filter.from {
+                query = query.filter(meetings::span_end_utc.gt(from.naive_utc()));
+            }
+            if let Some(to) = filter.to {
+                query = query.filter(meetings::start_utc.lt(to.naive_utc()));
+            }
+            if let Some(participant) = &filter.participant {
+                query = query.filter(
+                    meetings::id.eq_any(
+                        mp::table
+                            .filter(mp::delegation_id.eq(participant.clone()))
+                            .select(mp::meeting_id),
+                    ),
+                );
+            }
+            if let Some(status) = filter.status {
+                query = query.filter(meetings::status.eq(status.as_str()));
+            }
+            if let Some(forum_id) = &filter.forum_id {
+                query = query.filter(meetings::forum_id.eq(forum_id.clone()));
+            }
+            if let Some(channel_id) = &filter.channel_id {
+                query = query.filter(meetings::channel_id.eq(channel_id.clone()));
+            }
+            if let Some(q) = &filter.q {
+                let pattern = escape_like(q);
+                query = query.filter(
+                    lower(meetings::title.nullable())
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(lower(meetings::description).like(pattern).escape('\\')),
+                );
+            }
+            if let Some((t, id)) = &after {
+                let t = t.naive_utc();
+                query = query.filter(
+                    meetings::start_utc
+                        .gt(t)
+                        .or(meetings::start_utc.eq(t).and(meetings::id.gt(id.clone()))),
+                );
+            }
+            let rows: Vec<MeetingRow> = query
+                .order((meetings::start_utc.asc(), meetings::id.asc()))
+                .limit(page.fetch())
+                .load(conn)?;
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            let mut participants = participants_of(conn, &ids)?;
+            let items = rows
+                .into_iter()
+                .map(|row| {
+                    let p = participants.remove(&row.id).unwrap_or_default();
+                    row.into_view(p, None)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::from_rows(items, &page, list_key))
+        })
+        .await
+}
+
+/// The host's admins and schedulers change a meeting; others who can see it get 403.
+fn authorize_host(ctx: &Context, row: &MeetingRow) -> Result<(), AppError> {
+    if ctx.principal.may_schedule_for(&row.host_delegation_id) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only the host delegation's admins and schedulers change this meeting".into(),
+        ))
+    }
+}
+
+fn check_version(expected: Option<i64>, row: &MeetingRow) -> Result<(), AppError> {
+    match expected {
+        Some(v) if v != row.version => Err(stale(Some(v), row.version)),
+        _ => Ok(()),
+    }
+}
+
+/// Applies a change; raises `sequence` when time, place, status or participants change.
+/// A change of time puts every other delegation's answer back to `pending`.
+pub async fn update(
+    store: &Store,
+    ctx: &Context,
+    id: String,
+    expected_version: Option<i64>,
+    patch: MeetingPatch,
+    reject_conflicts: bool,
+) -> Result<Meeting, AppError> {
+    let mut errors = Vec::new();
+    check_texts(
+        patch.title.as_deref(),
+        patch.description.as_ref().and_then(Option::as_deref),
+        patch.location.as_ref().and_then(Option::as_deref),
+        &mut errors,
+    );
+    check_unsupported(
+        patch.recurrence.as_ref().and_then(Option::as_deref),
+        patch.channel_id.as_ref().and_then(Option::as_deref),
+        patch.forum_id.as_ref().and_then(Option::as_deref),
+        &mut errors,
+    )?;
+    let start = patch
+        .start
+        .as_deref()
+        .and_then(|s| parse_local("start", s, &mut errors));
+    let end = patch
+        .end
+        .as_deref()
+        .and_then(|s| parse_local("end", s, &mut errors));
+    if patch.status == Some(MeetingStatus::Cancelled) {
+        errors.push(FieldError::new("status", "cancel a meeting with DELETE"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    let zone = patch.time_zone.as_deref().map(parse_zone).transpose()?;
+    let ctx = ctx.clone();
+    store
+        .write(move |conn| {
+            let row = load_visible(conn, &ctx, &id)?;
+            authorize_host(&ctx, &row)?;
+            check_version(expected_version, &row)?;
+            if row.status()? == MeetingStatus::Cancelled {
+                return Err(AppError::Conflict("the meeting is cancelled: book a new one".into()));
+            }
+            let mut changes = Changes::default();
+            let mut changed = Vec::new();
+
+            let old_zone = parse_zone(&row.time_zone)?;
+            let zone = zone.unwrap_or(old_zone);
+            let disambiguation = match patch.disambiguation {
+                Some(d) => d,
+                None => row.disambiguation.as_deref().and_then(Disambiguation::parse),
+            };
+            let slot = Slot::new(zone.tz(), start.unwrap_or(row.start_local), end.unwrap_or(row.end_local), disambiguation)
+                .map_err(slot_error)?;
+            if slot.start_local != row.start_local || slot.end_local != row.end_local || zone != old_zone {
+                changes.time = true;
+                changed.push("time");
+            } else if slot.start_utc.naive_utc() != row.start_utc || slot.end_utc.naive_utc() != row.end_utc {
+                changes.time = true;
+                changed.push("time (disambiguation)");
+            }
+
+            let title = patch.title.as_deref().map(str::trim).unwrap_or(&row.title).to_owned();
+            let description = patch.description.clone().unwrap_or(row.description.clone());
+            if title != row.title || description != row.description {
+                changes.other = true;
+                changed.push("title/description");
+            }
+            let location = patch.location.clone().unwrap_or(row.location.clone());
+            if location != row.location {
+                changes.location = true;
+                changed.push("location");
+            }
+            let status = patch.status.unwrap_or(row.status()?);
+            if status.as_str() != row.status {
+                changes.status = true;
+                changed.push("status");
+            }
+            let confidentiality = patch.confidentiality.map(Confidentiality::as_str).unwrap_or(&row.confidentiality).to_owned();
+            if confidentiality != row.confidentiality {
+                changes.other = true;
+                changed.push("confidentiality");
+            }
+
+            let current = participants_of(conn, std::slice::from_ref(&id))?.remove(&id).unwrap_or_default();
+            let current_ids: Vec<String> = current.iter().map(|p| p.delegation_id.clone()).collect();
+            let set = match &patch.participants {
+                Some(given) => participant_set(conn, &row.host_delegation_id, given)?,
+                None => current_ids.clone(),
+            };
+            let before: BTreeSet<&String> = current_ids.iter().collect();
+            let after: BTreeSet<&String> = set.iter().collect();
+            if before != after {
+                changes.participants = true;
+                changed.push("participants");
+            }
+
+            let found = if changes.time || changes.participants {
+                let found = conflicts(conn, &ctx, Some(&id), &set, slot.start_utc, slot.end_utc)?;
+                if reject_conflicts && !found.is_empty() {
+                    return Err(AppError::Conflict(format!(
+                        "{} overlapping meeting(s) of the participant delegations (on_conflict=reject)",
+                        found.len()
+                    )));
+                }
+                Some(found)
+            } else {
+                None
+            };
+
+            let sequence = row.sequence + i64::from(changes.raises_sequence());
+            let updated = diesel::update(meetings::table.filter(meetings::id.eq(&id)).filter(meetings::version.eq(row.version)))
+                .set((
+                    meetings::title.eq(&title),
+                    meetings::description.eq(&description),
+                    meetings::location.eq(&location),
+                    meetings::time_zone.eq(zone.name()),
+                    meetings::start_local.eq(slot.start_local),
+                    meetings::end_local.eq(slot.end_local),
+                    meetings::disambiguation.eq(slot.disambiguation.map(Disambiguation::as_str)),
+                    meetings::start_utc.eq(slot.start_utc.naive_utc()),
+                    meetings::end_utc.eq(slot.end_utc.naive_utc()),
+                    meetings::span_end_utc.eq(slot.end_utc.naive_utc()),
+                    meetings::status.eq(status.as_str()),
+                    meetings::confidentiality.eq(&confidentiality),
+                    meetings::sequence.eq(sequence),
+                    meetings::version.eq(row.version + 1),
+                    meetings::tzdb_version.eq(TZDB_VERSION),
+                    meetings::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+            if updated == 0 {
+                return Err(stale(expected_version, row.version));
+            }
+            // Answers survive unless the time moved (then the others must answer again).
+            let keep: HashMap<String, (String, Option<String>, Option<NaiveDateTime>)> = current
+                .into_iter()
+                .filter(|p| !changes.time || p.role == ParticipantRole::Host)
+                .map(|p| {
+                    (
+                        p.delegation_id,
+                        (p.response.as_str().to_owned(), p.comment, p.responded_at.map(|t| t.naive_utc())),
+                    )
+                })
+                .collect();
+            write_participants(conn, &id, &row.host_delegation_id, &set, &keep, &slot)?;
+            let mut parties: Vec<String> = set.clone();
+            parties.extend(current_ids);
+            audit::record(
+                conn,
+                &ctx.actor(),
+                Entry {
+                    action: "meeting.update",
+                    entity_type: "meeting",
+                    entity_id: &id,
+                    summary: if changed.is_empty() {
+                        format!("meeting '{title}' saved unchanged")
+                    } else {
+                        format!("meeting '{title}': {} changed", changed.join(", "))
+                    },
+                    parties,
+                },
+            )?;
+            let row = load_visible(conn, &ctx, &id)?;
+            let participants = participants_of(conn, std::slice::from_ref(&id))?.remove(&id).unwrap_or_default();
+            let found = match found {
+                Some(found) => found,
+                None => conflicts(conn, &ctx, Some(&id), &set, slot.start_utc, slot.end_utc)?,
+            };
+            row.into_view(participants, Some(found))
+        })
+        .await
+}
+
+/// Cancels: the meeting stays, with status `cancelled` and a raised `sequence`, and is
+/// exported as cancelled. Cancelling a cancelled meeting changes nothing.
+pub async fn cancel(
+    store: &Store,
+    ctx: &Context,
+    id: String,
+    expected_version: Option<i64>,
+) -> Result<Meeting, AppError> {
+    let ctx = ctx.clone();
+    store
+        .write(move |conn| {
+            let row = load_visible(conn, &ctx, &id)?;
+            authorize_host(&ctx, &row)?;
+            check_version(expected_version, &row)?;
+            if row.status()? == MeetingStatus::Cancelled {
+                return view(conn, &ctx, row, false);
+            }
+            let updated = diesel::update(
+                meetings::table
+                    .filter(meetings::id.eq(&id))
+                    .filter(meetings::version.eq(row.version)),
+            )
+            .set((
+                meetings::status.eq(MeetingStatus::Cancelled.as_str()),
+                meetings::sequence.eq(row.sequence + 1),
+                meetings::version.eq(row.version + 1),
+                meetings::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+            if updated == 0 {
+                return Err(stale(expected_version, row.version));
+            }
+            let parties: Vec<String> = mp::table
+                .filter(mp::meeting_id.eq(&id))
+                .select(mp::delegation_id)
+                .load(conn)?;
+            audit::record(
+                conn,
+                &ctx.actor(),
+                Entry {
+                    action: "meeting.cancel",
+                    entity_type: "meeting",
+                    entity_id: &id,
+                    summary: format!("meeting '{}' cancelled", row.title),
+                    parties,
+                },
+            )?;
+            let row = load_visible(conn, &ctx, &id)?;
+            view(conn, &ctx, row, false)
+        })
+        .await
+}
+
+/// A participant delegation answers (its admins and schedulers).
+pub async fn respond(
+    store: &Store,
+    ctx: &Context,
+    id: String,
+    expected_version: Option<i64>,
+    answer: NewResponse,
+) -> Result<Meeting, AppError> {
+    let mut errors = Vec::new();
+    if answer.response == Response::Pending {
+        errors.push(FieldError::new(
+            "response",
+            "answer accepted, declined or tentative",
+        ));
+    }
+    if let Some(comment) = &answer.comment {
+        if let Err((f, m)) = check_len("comment", comment, 2_000, true) {
+            errors.push(FieldError::new(f, m));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    let ctx = ctx.clone();
+    store
+        .write(move |conn| {
+            let row = load_visible(conn, &ctx, &id)?;
+            check_version(expected_version, &row)?;
+            let delegation = ctx.principal.delegation_id.clone().unwrap_or_default();
+            let is_participant: i64 = mp::table
+                .filter(mp::meeting_id.eq(&id))
+                .filter(mp::delegation_id.eq(&delegation))
+                .count()
+                .get_result(conn)?;
+            if is_participant == 0 || !ctx.principal.may_schedule_for(&delegation) {
+                return Err(AppError::Forbidden(
+                    "only a participant delegation's admins and schedulers answer".into(),
+                ));
+            }
+            if row.status()? == MeetingStatus::Cancelled {
+                return Err(AppError::Conflict("the meeting is cancelled".into()));
+            }
+            let updated = diesel::update(
+                meetings::table
+                    .filter(meetings::id.eq(&id))
+                    .filter(meetings::version.eq(row.version)),
+            )
+            .set((
+                meetings::version.eq(row.version + 1),
+                meetings::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+            if updated == 0 {
+                return Err(stale(expected_version, row.version));
+            }
+            diesel::update(
+                mp::table
+                    .filter(mp::meeting_id.eq(&id))
+                    .filter(mp::delegation_id.eq(&delegation)),
+            )
+            .set((
+                mp::response.eq(answer.response.as_str()),
+                mp::comment.eq(&answer.comment),
+                mp::responded_at.eq(Some(now())),
+            ))
+            .execute(conn)?;
+            let parties: Vec<String> = mp::table
+                .filter(mp::meeting_id.eq(&id))
+                .select(mp::delegation_id)
+                .load(conn)?;
+            audit::record(
+                conn,
+                &ctx.actor(),
+                Entry {
+                    action: "meeting.respond",
+                    entity_type: "meeting",
+                    entity_id: &id,
+                    summary: format!("{} to '{}'", answer.response.as_str(), row.title),
+                    parties,
+                },
+            )?;
+            let row = load_visible(conn, &ctx, &id)?;
+            view(conn, &ctx, row, false)
+        })
+        .await
+}
+
+/// Every occurrence the caller may see in `[from, to)`, by start, with wall-clock times in `tz`.
+pub async fn schedule(
+    store: &Store,
+    ctx: &Context,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    tz: Option<String>,
+    include_cancelled: bool,
+) -> Result<Schedule, AppError> {
+    if to <= from {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "to",
+            "must be after from",
+        )]));
+    }
+    if to - from > TimeDelta::days(MAX_SCHEDULE_DAYS) {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "to",
+            format!("the window is at most {MAX_SCHEDULE_DAYS} days"),
+        )]));
+    }
+    let explicit = tz
+        .as_deref()
+        .map(|z| TimeZone::parse(z).map_err(|e| AppError::UnknownTimeZone(format!("tz: {e}"))))
+        .transpose()?;
+    let ctx = ctx.clone();
+    store
+        .read(move |conn| {
+            let zone = match explicit {
+                Some(z) => z,
+                None => match &ctx.principal.delegation_id {
+                    Some(d) => {
+                        let name: String = delegations::table
+                            .find(d)
+                            .select(delegations::time_zone)
+                            .first(conn)?;
+                        parse_zone(&name)?
+                    }
+                    None => parse_zone("UTC")?,
+                },
+            };
+            let mut query = visible(
+                meetings::table.into_boxed(),
+                ctx.principal.delegation_id.as_deref(),
+            )
+            .filter(meetings::span_end_utc.gt(from.naive_utc()))
+            .filter(meetings::start_utc.lt(to.naive_utc()));
+            if !include_cancelled {
+                query = query.filter(meetings::status.ne(MeetingStatus::Cancelled.as_str()));
+            }
+            let rows: Vec<MeetingRow> = query
+                .order((meetings::start_utc.asc(), meetings::id.asc()))
+                .load(conn)?;
+            let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+            let counts = participants_of(conn, &ids)?;
+            let mut occurrences = Vec::with_capacity(rows.len());
+            for row in rows {
+                let status = row.status()?;
+                let (start, end) = (row.start_utc.and_utc(), row.end_utc.and_utc());
+                occurrences.push(Occurrence {
+                    format: Format::of(counts.get(&row.id).map_or(0, Vec::len)),
+                    meeting_id: row.id,
+                    title: row.title,
+                    status,
+                    start_utc: start,
+                    end_utc: end,
+                    start_local: time::fmt_local(&time::to_local(start, zone.tz())),
+                    end_local: time::fmt_local(&time::to_local(end, zone.tz())),
+                    time_zone: row.time_zone,
+                    recurrence_id: None,
+                });
+            }
+            Ok(Schedule {
+                tz: zone.name().to_owned(),
+                occurrences,
+            })
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_are_escaped_and_folded() {
+        assert_eq!(escape_like("Cyber"), "%cyber%");
+        assert_eq!(escape_like("100%_a\\b"), "%100\\%\\_a\\\\b%");
+    }
+
+    #[test]
+    fn patch_tells_null_from_absent() {
+        let p: MeetingPatch = serde_json::from_str(r#"{"location": null, "title": "T"}"#).unwrap();
+        assert_eq!(p.location, Some(None));
+        assert_eq!(p.description, None);
+        assert!(serde_json::from_str::<MeetingPatch>(r#"{"venue": "x"}"#).is_err());
+    }
+}
