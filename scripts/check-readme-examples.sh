@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 cargo test --no-run --quiet
 scratch=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$scratch"' EXIT
-awk '/<!-- readme-example:start -->/ {on=1; next} /<!-- readme-example:end -->/ {on=0} on && !/^```/' README.md \
+# Only the fenced code between the markers: the prose around it is for people.
+awk '/<!-- readme-example:start -->/ {on=1; next} /<!-- readme-example:end -->/ {on=0}
+     on && /^```/ {code=!code; next} on && code' README.md \
     > "$scratch/example.sh"
 [ -s "$scratch/example.sh" ] || { echo "no example found in README.md"; exit 1; }
 

@@ -32,6 +32,7 @@ CREATE TABLE meetings (
 CREATE INDEX meetings_span_idx ON meetings (span_end_utc, start_utc);
 CREATE INDEX meetings_public_idx ON meetings (confidentiality, span_end_utc);
 CREATE INDEX meetings_host_idx ON meetings (host_delegation_id);
+CREATE INDEX meetings_tzdb_idx ON meetings (tzdb_version);
 
 -- Participant delegations (the host included). The meeting's span is copied here so that a
 -- delegation's meetings in a window are found from one index.

@@ -7,6 +7,7 @@ use crate::auth::keys::{KeyRing, SigningKey};
 use crate::auth::password;
 use crate::config::Config;
 use crate::service::audit::{self, Actor, Entry};
+use crate::service::meetings;
 use crate::store::migrate::{self, StartupError};
 use crate::store::schema::{signing_keys, users};
 use crate::store::{new_id, now, write_transaction, DbConnection, Store};
@@ -32,12 +33,32 @@ pub enum AdminBootstrap {
     CreatedWithGeneratedPassword(String),
 }
 
-/// Migrates only (`entente migrate`).
+/// Migrates, and re-derives meeting instants if the tz database changed (`entente migrate`).
 pub fn migrate(store: &Store) -> Result<Vec<String>, StartupError> {
     let mut conn = store
         .connection()
         .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
-    migrate::with_startup_lock(&mut conn, migrate::run_pending)
+    migrate::with_startup_lock(&mut conn, |conn| {
+        let applied = migrate::run_pending(conn)?;
+        rederive(conn)?;
+        Ok(applied)
+    })
+}
+
+/// Meeting instants follow the bundled tz rules (see `meetings::rederive_utc`).
+fn rederive(conn: &mut DbConnection) -> Result<(), StartupError> {
+    let outcome = meetings::rederive_utc(conn)
+        .map_err(|e| StartupError::Bootstrap(format!("re-deriving meeting times: {e:?}")))?;
+    if outcome.checked > 0 {
+        tracing::warn!(
+            checked = outcome.checked,
+            moved = outcome.moved,
+            unresolved = ?outcome.unresolved,
+            tzdb = crate::domain::zone::TZDB_VERSION,
+            "meeting times re-derived for a new tz database"
+        );
+    }
+    Ok(())
 }
 
 /// Migrates and bootstraps. Instances starting together on one PostgreSQL database take turns
@@ -48,6 +69,7 @@ pub fn prepare(store: &Store, config: &Config) -> Result<Startup, StartupError> 
         .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
     migrate::with_startup_lock(&mut conn, |conn| {
         let applied_migrations = migrate::run_pending(conn)?;
+        rederive(conn)?;
         let (admin, current) = write_transaction(conn, |conn| {
             let admin = ensure_first_admin(conn, config)?;
             let current = match &config.jwt_secret {

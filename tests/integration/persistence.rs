@@ -274,3 +274,124 @@ async fn postgres_client_speaks_tls() {
         }
     }
 }
+
+with_both_databases!(meeting_instants_follow_a_new_tz_database);
+
+/// A meeting derived under older tz rules (simulated: another version, an hour off) is
+/// re-derived from its wall-clock time at the next start; one whose local time has become
+/// invalid is left alone and the start still succeeds.
+async fn meeting_instants_follow_a_new_tz_database(db: TestDatabase) {
+    use entente::store::schema::{meeting_participants, meetings};
+    let app = db.spawn_app().await;
+    let w = app.world().await;
+    let booking = |start: &str, end: &str| serde_json::json!({"title": "T", "participants": [w.b], "time_zone": "Europe/Moscow", "start": start, "end": end});
+    let m = app
+        .expect(
+            201,
+            "POST",
+            "/api/v1/meetings",
+            Some(w.token("a-scheduler")),
+            Some(booking("2027-03-29T10:00", "2027-03-29T11:00")),
+        )
+        .await;
+    let broken = app
+        .expect(
+            201,
+            "POST",
+            "/api/v1/meetings",
+            Some(w.token("a-scheduler")),
+            Some(booking("2027-04-01T10:00", "2027-04-01T11:00")),
+        )
+        .await;
+    let id = m["id"].as_str().unwrap().to_owned();
+    let broken_id = broken["id"].as_str().unwrap().to_owned();
+    let db = app.stop().await;
+
+    {
+        let store = store(&db);
+        let mut conn = store.connection().unwrap();
+        let wrong = chrono::NaiveDate::from_ymd_opt(2027, 3, 29)
+            .unwrap()
+            .and_hms_opt(6, 0, 0)
+            .unwrap();
+        diesel::update(meetings::table.filter(meetings::id.eq(&id)))
+            .set((
+                meetings::tzdb_version.eq("2010a"),
+                meetings::start_utc.eq(wrong),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+        diesel::update(
+            meeting_participants::table.filter(meeting_participants::meeting_id.eq(&id)),
+        )
+        .set(meeting_participants::start_utc.eq(wrong))
+        .execute(&mut *conn)
+        .unwrap();
+        // A wall-clock time that no longer exists (Moscow has no gap; Zurich has one).
+        let gap = chrono::NaiveDate::from_ymd_opt(2027, 3, 28)
+            .unwrap()
+            .and_hms_opt(2, 30, 0)
+            .unwrap();
+        diesel::update(meetings::table.filter(meetings::id.eq(&broken_id)))
+            .set((
+                meetings::tzdb_version.eq("2010a"),
+                meetings::time_zone.eq("Europe/Zurich"),
+                meetings::start_local.eq(gap),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+
+    let app = db.spawn_app().await;
+    let token = app.login("a-viewer", crate::helpers::USER_PASSWORD).await;
+    let fixed = app
+        .expect(
+            200,
+            "GET",
+            &format!("/api/v1/meetings/{id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(fixed["start_utc"], "2027-03-29T07:00:00Z");
+    assert_eq!(
+        fixed["start"], "2027-03-29T10:00:00",
+        "the wall-clock time is the truth"
+    );
+    assert_eq!(
+        fixed["sequence"], 1,
+        "calendar clients must pick the change up"
+    );
+    // Found again through the participants' index at the right time.
+    let schedule = app
+        .expect(
+            200,
+            "GET",
+            "/api/v1/schedule?from=2027-03-29T06:30:00Z&to=2027-03-29T07:30:00Z",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(schedule["occurrences"].as_array().unwrap().len(), 1);
+    let left = app
+        .expect(
+            200,
+            "GET",
+            &format!("/api/v1/meetings/{broken_id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(left["sequence"], 0);
+    let admin = app.admin_token().await;
+    let audit = app
+        .expect(
+            200,
+            "GET",
+            &format!("/api/v1/audit?entity_id={id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(audit["items"][0]["action"], "meeting.rederive");
+}
