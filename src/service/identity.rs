@@ -77,6 +77,30 @@ pub struct Me {
 
 type Account = (String, String, String, String, Option<String>);
 
+/// An active user's account row: by username (login) or by id (token).
+fn active_account(conn: &mut DbConnection, by: AccountKey<'_>) -> QueryResult<Option<Account>> {
+    let query = users::table
+        .filter(users::active.eq(true))
+        .select((
+            users::id,
+            users::username,
+            users::password_hash,
+            users::role,
+            users::delegation_id,
+        ))
+        .into_boxed();
+    let query = match by {
+        AccountKey::Username(username) => query.filter(users::username.eq(username.to_owned())),
+        AccountKey::Id(id) => query.filter(users::id.eq(id.to_owned())),
+    };
+    query.first(conn).optional()
+}
+
+enum AccountKey<'a> {
+    Username(&'a str),
+    Id(&'a str),
+}
+
 fn principal_of(
     (id, username, _hash, role, delegation_id): Account,
 ) -> Result<Principal, AppError> {
@@ -150,18 +174,7 @@ pub async fn login(
                     );
                     wait = wait.max(by_address);
                 }
-                let account: Option<Account> = users::table
-                    .filter(users::username.eq(&folded))
-                    .filter(users::active.eq(true))
-                    .select((
-                        users::id,
-                        users::username,
-                        users::password_hash,
-                        users::role,
-                        users::delegation_id,
-                    ))
-                    .first(conn)
-                    .optional()?;
+                let account = active_account(conn, AccountKey::Username(&folded))?;
                 Ok::<_, AppError>((account, wait))
             })
             .await?
@@ -244,18 +257,7 @@ pub async fn authenticate(
     })?;
     store
         .read(move |conn| {
-            let account: Option<Account> = users::table
-                .filter(users::id.eq(&claims.sub))
-                .filter(users::active.eq(true))
-                .select((
-                    users::id,
-                    users::username,
-                    users::password_hash,
-                    users::role,
-                    users::delegation_id,
-                ))
-                .first(conn)
-                .optional()?;
+            let account = active_account(conn, AccountKey::Id(&claims.sub))?;
             match account {
                 Some(account) => principal_of(account),
                 None => {

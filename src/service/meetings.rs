@@ -361,6 +361,38 @@ fn participants_of(
     Ok(by_meeting)
 }
 
+/// The delegations taking part in a meeting: the parties of its audit entries.
+fn parties_of(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<String>> {
+    mp::table
+        .filter(mp::meeting_id.eq(id))
+        .select(mp::delegation_id)
+        .load(conn)
+}
+
+/// Records a change of meeting `id` for every party, then answers the meeting as it now is.
+fn audited(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    id: &str,
+    action: &str,
+    summary: String,
+    parties: Vec<String>,
+) -> Result<Meeting, AppError> {
+    audit::record(
+        conn,
+        &ctx.actor(),
+        Entry {
+            action,
+            entity_type: "meeting",
+            entity_id: id,
+            summary,
+            parties,
+        },
+    )?;
+    let row = load_visible(conn, ctx, id)?;
+    view(conn, ctx, row, false)
+}
+
 fn view(
     conn: &mut DbConnection,
     ctx: &Context,
@@ -1085,23 +1117,15 @@ pub async fn cancel(
             if updated == 0 {
                 return Err(stale(expected_version, row.version));
             }
-            let parties: Vec<String> = mp::table
-                .filter(mp::meeting_id.eq(&id))
-                .select(mp::delegation_id)
-                .load(conn)?;
-            audit::record(
+            let parties = parties_of(conn, &id)?;
+            audited(
                 conn,
-                &ctx.actor(),
-                Entry {
-                    action: "meeting.cancel",
-                    entity_type: "meeting",
-                    entity_id: &id,
-                    summary: format!("meeting '{}' cancelled", row.title),
-                    parties,
-                },
-            )?;
-            let row = load_visible(conn, &ctx, &id)?;
-            view(conn, &ctx, row, false)
+                &ctx,
+                &id,
+                "meeting.cancel",
+                format!("meeting '{}' cancelled", row.title),
+                parties,
+            )
         })
         .await
 }
@@ -1172,23 +1196,9 @@ pub async fn respond(
                 mp::responded_at.eq(Some(now())),
             ))
             .execute(conn)?;
-            let parties: Vec<String> = mp::table
-                .filter(mp::meeting_id.eq(&id))
-                .select(mp::delegation_id)
-                .load(conn)?;
-            audit::record(
-                conn,
-                &ctx.actor(),
-                Entry {
-                    action: "meeting.respond",
-                    entity_type: "meeting",
-                    entity_id: &id,
-                    summary: format!("{} to '{}'", answer.response.as_str(), row.title),
-                    parties,
-                },
-            )?;
-            let row = load_visible(conn, &ctx, &id)?;
-            view(conn, &ctx, row, false)
+            let parties = parties_of(conn, &id)?;
+            let summary = format!("{} to '{}'", answer.response.as_str(), row.title);
+            audited(conn, &ctx, &id, "meeting.respond", summary, parties)
         })
         .await
 }
@@ -1330,10 +1340,7 @@ pub fn rederive_utc(conn: &mut DbConnection) -> Result<Rederived, AppError> {
                         mp::span_end_utc.eq(slot.end_utc.naive_utc()),
                     ))
                     .execute(conn)?;
-                let parties: Vec<String> = mp::table
-                    .filter(mp::meeting_id.eq(&row.id))
-                    .select(mp::delegation_id)
-                    .load(conn)?;
+                let parties = parties_of(conn, &row.id)?;
                 audit::record(
                     conn,
                     &audit::Actor::system(),
