@@ -4,6 +4,7 @@ pub mod access;
 pub mod delegation;
 pub mod identity;
 pub mod meeting;
+pub mod recurrence;
 pub mod throttle;
 pub mod time;
 pub mod zone;

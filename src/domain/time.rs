@@ -125,6 +125,27 @@ pub fn resolve(
     }
 }
 
+/// The instant of a wall-clock time inside a recurring series (RFC 5545 §3.3.10): a time in a
+/// gap is shifted forward by the length of the gap (it is read with the offset in force before
+/// the gap), and a time that occurs twice is the first of the two.
+pub fn resolve_in_series(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => t.with_timezone(&Utc),
+        LocalResult::Ambiguous(a, b) => a.with_timezone(&Utc).min(b.with_timezone(&Utc)),
+        LocalResult::None => {
+            let (gap_start, _) = gap_around(local, tz);
+            let last_before = gap_start - TimeDelta::minutes(1);
+            let offset_before = match tz.from_local_datetime(&last_before) {
+                LocalResult::Single(t) | LocalResult::Ambiguous(_, t) => {
+                    TimeDelta::seconds(i64::from(chrono::Offset::fix(t.offset()).local_minus_utc()))
+                }
+                LocalResult::None => TimeDelta::zero(),
+            };
+            (local - offset_before).and_utc()
+        }
+    }
+}
+
 /// For a local time in a gap: where the gap starts and the first valid local time after it.
 /// (Gaps are at most a day long: Pacific/Apia skipped 2011-12-30 entirely.)
 fn gap_around(local: NaiveDateTime, tz: Tz) -> (NaiveDateTime, NaiveDateTime) {
@@ -407,6 +428,30 @@ mod tests {
             }
         }
         assert!(transitions > 5_000, "only {transitions} transitions found");
+    }
+
+    #[test]
+    fn inside_a_series_gaps_shift_forward_and_overlaps_take_the_first() {
+        let ny = tz("America/New_York");
+        // 2027-03-14: 02:00 → 03:00; 02:30 becomes 03:30 EDT.
+        let shifted = resolve_in_series(local("2027-03-14T02:30"), ny);
+        assert_eq!(shifted, utc("2027-03-14T07:30:00Z"));
+        assert_eq!(fmt_local(&to_local(shifted, ny)), "2027-03-14T03:30:00");
+        assert_eq!(
+            resolve_in_series(local("2027-11-07T01:30"), ny),
+            utc("2027-11-07T05:30:00Z")
+        );
+        // Santiago's gap starts at midnight: 2027-09-05 00:00 → 01:00.
+        let santiago = tz("America/Santiago");
+        let shifted = resolve_in_series(local("2027-09-05T00:30"), santiago);
+        assert_eq!(
+            fmt_local(&to_local(shifted, santiago)),
+            "2027-09-05T01:30:00"
+        );
+        assert_eq!(
+            resolve_in_series(local("2027-07-01T10:00"), ny),
+            resolve(local("2027-07-01T10:00"), ny, None).unwrap()
+        );
     }
 
     proptest! {

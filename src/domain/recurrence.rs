@@ -1,0 +1,652 @@
+//! Recurring series: RFC 5545 RRULEs expanded in the meeting's zone, so that the wall-clock
+//! time stays fixed across DST changes.
+//!
+//! The `rrule` crate expands the rule; it does so here in *floating* time (the wall clock read
+//! as if it were UTC), and each wall-clock occurrence is then placed in the zone by our own
+//! rule (RFC 5545 §3.3.10: a time in a gap is shifted forward by the gap, a repeated time is
+//! the first instance). This keeps occurrences the crate would lose in zones whose gap starts
+//! at midnight (America/Santiago, America/Havana), and keeps UNTIL an instant, as RFC 5545
+//! requires for a zoned DTSTART.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, TimeZone as _, Utc};
+use chrono_tz::Tz;
+use rrule::{RRule, Unvalidated};
+
+use super::time;
+
+/// Parts a rule may have.
+const SUPPORTED: [&str; 9] = [
+    "FREQ",
+    "INTERVAL",
+    "COUNT",
+    "UNTIL",
+    "BYDAY",
+    "BYMONTHDAY",
+    "BYMONTH",
+    "BYSETPOS",
+    "WKST",
+];
+/// Bounds against abuse: a bounded series has at most this many occurrences.
+pub const MAX_OCCURRENCES: u32 = 20_000;
+pub const MAX_INTERVAL: u32 = 1_000;
+/// A rule yields at most one occurrence a day (no BYHOUR/BYMINUTE/BYSECOND, no sub-daily
+/// frequency), so a window of `MAX_WINDOW_DAYS` holds at most this many per series.
+pub const MAX_WINDOW_DAYS: i64 = 366;
+const WINDOW_LIMIT: u16 = 800;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{part}: {message}")]
+pub struct RecurrenceError {
+    /// The part at fault (`FREQ`, `BYDAY`, …) or `recurrence` for the rule as a whole.
+    pub part: String,
+    pub message: String,
+}
+
+fn fail(part: &str, message: impl Into<String>) -> RecurrenceError {
+    RecurrenceError {
+        part: part.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// The end of a series given by UNTIL: an instant (`…Z`), or a date (inclusive, in the zone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    Instant(DateTime<Utc>),
+    Date(NaiveDate),
+}
+
+/// A validated rule, kept as the client wrote it.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    text: String,
+    /// The rule without UNTIL, for the expander (UNTIL is applied to instants, here).
+    floating: String,
+    until: Option<Until>,
+    count: Option<u32>,
+}
+
+impl Rule {
+    /// Parses and checks a rule (`FREQ=WEEKLY;BYDAY=TU;COUNT=10`, an `RRULE:` prefix allowed).
+    pub fn parse(raw: &str) -> Result<Self, RecurrenceError> {
+        let text = raw.trim();
+        if text.contains(['\n', '\r']) {
+            return Err(fail("recurrence", "one RRULE only, on one line"));
+        }
+        let body = text.strip_prefix("RRULE:").unwrap_or(text);
+        if body.is_empty() {
+            return Err(fail("recurrence", "empty rule"));
+        }
+        let mut seen = Vec::new();
+        let mut kept = Vec::new();
+        let (mut until, mut count, mut freq) = (None, None, None);
+        for part in body.split(';') {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| fail("recurrence", format!("'{part}' is not NAME=VALUE")))?;
+            let key_upper = key.to_ascii_uppercase();
+            if !SUPPORTED.contains(&key_upper.as_str()) {
+                return Err(fail(&key_upper, "not supported (supported: FREQ, INTERVAL, COUNT, UNTIL, BYDAY, BYMONTHDAY, BYMONTH, BYSETPOS, WKST)"));
+            }
+            if seen.contains(&key_upper) {
+                return Err(fail(&key_upper, "given twice"));
+            }
+            seen.push(key_upper.clone());
+            match key_upper.as_str() {
+                "FREQ" => match value.to_ascii_uppercase().as_str() {
+                    f @ ("DAILY" | "WEEKLY" | "MONTHLY" | "YEARLY") => freq = Some(f.to_owned()),
+                    other => {
+                        return Err(fail(
+                            "FREQ",
+                            format!("'{other}' is not one of DAILY, WEEKLY, MONTHLY, YEARLY"),
+                        ))
+                    }
+                },
+                "INTERVAL" => {
+                    let n: u32 = value
+                        .parse()
+                        .map_err(|_| fail("INTERVAL", "not a whole number"))?;
+                    if !(1..=MAX_INTERVAL).contains(&n) {
+                        return Err(fail(
+                            "INTERVAL",
+                            format!("must be from 1 to {MAX_INTERVAL}"),
+                        ));
+                    }
+                }
+                "COUNT" => {
+                    let n: u32 = value
+                        .parse()
+                        .map_err(|_| fail("COUNT", "not a whole number"))?;
+                    if !(1..=MAX_OCCURRENCES).contains(&n) {
+                        return Err(fail(
+                            "COUNT",
+                            format!("must be from 1 to {MAX_OCCURRENCES}"),
+                        ));
+                    }
+                    count = Some(n);
+                }
+                "UNTIL" => {
+                    until = Some(parse_until(value)?);
+                    continue;
+                }
+                _ => {}
+            }
+            kept.push(format!("{key_upper}={value}"));
+        }
+        if freq.is_none() {
+            return Err(fail("FREQ", "required"));
+        }
+        if count.is_some() && until.is_some() {
+            return Err(fail("COUNT", "COUNT and UNTIL cannot both be given"));
+        }
+        let floating = kept.join(";");
+        RRule::<Unvalidated>::from_str(&floating).map_err(|e| fail("recurrence", e.to_string()))?;
+        Ok(Self {
+            text: text.to_owned(),
+            floating,
+            until,
+            count,
+        })
+    }
+
+    /// The rule as the client gave it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn is_bounded(&self) -> bool {
+        self.until.is_some() || self.count.is_some()
+    }
+}
+
+fn parse_until(value: &str) -> Result<Until, RecurrenceError> {
+    if let Some(stamp) = value.strip_suffix('Z') {
+        return NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%S")
+            .map(|t| Until::Instant(t.and_utc()))
+            .map_err(|_| {
+                fail(
+                    "UNTIL",
+                    format!("'{value}' is not a UTC date-time like 20271231T235959Z"),
+                )
+            });
+    }
+    if value.len() == 8 {
+        return NaiveDate::parse_from_str(value, "%Y%m%d")
+            .map(Until::Date)
+            .map_err(|_| fail("UNTIL", format!("'{value}' is not a date like 20271231")));
+    }
+    Err(fail(
+        "UNTIL",
+        format!("'{value}' must be a UTC date-time (20271231T235959Z) or a date (20271231): a local time would be ambiguous"),
+    ))
+}
+
+/// One occurrence: its instants, and its original start (its identity, like RECURRENCE-ID).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instance {
+    pub start_utc: DateTime<Utc>,
+    pub end_utc: DateTime<Utc>,
+    pub start_local: NaiveDateTime,
+}
+
+/// A rule anchored at a meeting's first occurrence, in the meeting's zone.
+#[derive(Debug, Clone)]
+pub struct Series {
+    rule: Rule,
+    zone: Tz,
+    dtstart_local: NaiveDateTime,
+    /// RFC 5545 §3.8.5.3: every occurrence lasts exactly as long as the first.
+    duration: TimeDelta,
+}
+
+/// The far future that stands for "never ends" in range columns.
+pub fn unbounded_end() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+impl Series {
+    /// Anchors `rule` at the first occurrence (`dtstart_local` in `zone`, lasting `duration`).
+    pub fn new(
+        rule: Rule,
+        zone: Tz,
+        dtstart_local: NaiveDateTime,
+        duration: TimeDelta,
+    ) -> Result<Self, RecurrenceError> {
+        let series = Self {
+            rule,
+            zone,
+            dtstart_local,
+            duration,
+        };
+        series.expander()?;
+        Ok(series)
+    }
+
+    pub fn rule(&self) -> &Rule {
+        &self.rule
+    }
+
+    fn floating(t: NaiveDateTime) -> DateTime<rrule::Tz> {
+        rrule::Tz::UTC.from_utc_datetime(&t)
+    }
+
+    fn expander(&self) -> Result<rrule::RRuleSet, RecurrenceError> {
+        RRule::<Unvalidated>::from_str(&self.rule.floating)
+            .and_then(|r| r.build(Self::floating(self.dtstart_local)))
+            .map_err(|e| fail("recurrence", e.to_string()))
+    }
+
+    fn place(&self, local: NaiveDateTime) -> Instance {
+        let start_utc = time::resolve_in_series(local, self.zone);
+        Instance {
+            start_utc,
+            end_utc: start_utc + self.duration,
+            start_local: local,
+        }
+    }
+
+    fn within_until(&self, instance: &Instance) -> bool {
+        match self.rule.until {
+            None => true,
+            Some(Until::Instant(until)) => instance.start_utc <= until,
+            Some(Until::Date(date)) => instance.start_local.date() <= date,
+        }
+    }
+
+    /// The occurrences overlapping `[from, to)` (a window of at most `MAX_WINDOW_DAYS`), in order.
+    pub fn between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Instance>, RecurrenceError> {
+        if to - from > TimeDelta::days(MAX_WINDOW_DAYS + 1) {
+            return Err(fail(
+                "recurrence",
+                format!("expansion windows are at most {MAX_WINDOW_DAYS} days"),
+            ));
+        }
+        // Offsets are within ±26 h: two days of margin in floating time, then the exact filter.
+        let margin = TimeDelta::days(2);
+        let after = Self::floating(from.naive_utc() - margin - self.duration);
+        let before = Self::floating(to.naive_utc() + margin);
+        let result = self
+            .expander()?
+            .after(after)
+            .before(before)
+            .all(WINDOW_LIMIT);
+        if result.limited {
+            return Err(fail(
+                "recurrence",
+                "the rule yields too many occurrences in the window",
+            ));
+        }
+        Ok(result
+            .dates
+            .iter()
+            .map(|d| self.place(d.naive_utc()))
+            .filter(|i| self.within_until(i) && i.start_utc < to && i.end_utc > from)
+            .collect())
+    }
+
+    /// The end of the last occurrence; None for a series without end. A bounded series longer
+    /// than `MAX_OCCURRENCES` is refused.
+    pub fn last_end(&self) -> Result<Option<DateTime<Utc>>, RecurrenceError> {
+        if !self.rule.is_bounded() {
+            return Ok(None);
+        }
+        let mut set = self.expander()?;
+        if let Some(until) = self.rule.until {
+            let limit_local = match until {
+                Until::Instant(t) => t.naive_utc() + TimeDelta::days(2),
+                Until::Date(d) => {
+                    d.and_hms_opt(23, 59, 59).unwrap_or_default() + TimeDelta::days(1)
+                }
+            };
+            set = set.before(Self::floating(limit_local));
+        }
+        let limit = u16::try_from(MAX_OCCURRENCES.min(u32::from(u16::MAX))).unwrap_or(u16::MAX);
+        let result = set.all(limit);
+        if result.limited && self.rule.until.is_some() {
+            return Err(fail(
+                "UNTIL",
+                format!("the series would have more than {limit} occurrences"),
+            ));
+        }
+        Ok(result
+            .dates
+            .iter()
+            .map(|d| self.place(d.naive_utc()))
+            .filter(|i| self.within_until(i))
+            .map(|i| i.end_utc)
+            .max())
+    }
+
+    /// Whether `original_start_utc` is one of the series' occurrences.
+    pub fn occurrence_at(
+        &self,
+        original_start_utc: DateTime<Utc>,
+    ) -> Result<Option<Instance>, RecurrenceError> {
+        let window = self.between(
+            original_start_utc - TimeDelta::hours(1),
+            original_start_utc + TimeDelta::hours(1),
+        )?;
+        Ok(window
+            .into_iter()
+            .find(|i| i.start_utc == original_start_utc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn tz(name: &str) -> Tz {
+        name.parse().unwrap()
+    }
+
+    fn local(s: &str) -> NaiveDateTime {
+        time::parse_local(s).unwrap()
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        time::parse_instant(s).unwrap()
+    }
+
+    fn series(rule: &str, zone: &str, start: &str, minutes: i64) -> Series {
+        Series::new(
+            Rule::parse(rule).unwrap(),
+            tz(zone),
+            local(start),
+            TimeDelta::minutes(minutes),
+        )
+        .unwrap()
+    }
+
+    fn locals(instances: &[Instance], zone: &str) -> Vec<String> {
+        instances
+            .iter()
+            .map(|i| time::fmt_local(&time::to_local(i.start_utc, tz(zone))))
+            .collect()
+    }
+
+    #[test]
+    fn refusals_name_the_part() {
+        let cases = [
+            ("FREQ=HOURLY", "FREQ"),
+            ("FREQ=SECONDLY", "FREQ"),
+            ("INTERVAL=2", "FREQ"),
+            ("FREQ=DAILY;INTERVAL=0", "INTERVAL"),
+            ("FREQ=DAILY;COUNT=0", "COUNT"),
+            ("FREQ=DAILY;COUNT=5;UNTIL=20271231T000000Z", "COUNT"),
+            ("FREQ=DAILY;BYHOUR=10", "BYHOUR"),
+            ("FREQ=YEARLY;BYWEEKNO=20", "BYWEEKNO"),
+            ("FREQ=DAILY;FREQ=WEEKLY", "FREQ"),
+            ("FREQ=DAILY;UNTIL=20271231T000000", "UNTIL"),
+            ("FREQ=DAILY;UNTIL=tomorrow", "UNTIL"),
+            ("FREQ=WEEKLY;BYDAY=XX", "recurrence"),
+            ("FREQ=DAILY\nRRULE:FREQ=WEEKLY", "recurrence"),
+            ("", "recurrence"),
+            ("FREQ", "recurrence"),
+        ];
+        for (rule, part) in cases {
+            assert_eq!(Rule::parse(rule).unwrap_err().part, part, "{rule:?}");
+        }
+        for good in [
+            "FREQ=WEEKLY;BYDAY=TU;COUNT=10",
+            "RRULE:FREQ=MONTHLY;BYDAY=-1FR",
+            "FREQ=MONTHLY;BYDAY=2TU;UNTIL=20301231T235959Z",
+            "FREQ=YEARLY;BYMONTH=9;BYMONTHDAY=15",
+            "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;WKST=MO",
+            "FREQ=DAILY;UNTIL=20271231",
+        ] {
+            assert!(Rule::parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn weekly_new_york_keeps_ten_oclock_across_both_dst_changes() {
+        let s = series(
+            "FREQ=WEEKLY;BYDAY=TU",
+            "America/New_York",
+            "2027-03-02T10:00",
+            60,
+        );
+        let got = s
+            .between(utc("2027-03-01T00:00:00Z"), utc("2027-03-24T00:00:00Z"))
+            .unwrap();
+        let starts: Vec<String> = got
+            .iter()
+            .map(|i| time::fmt_instant(&i.start_utc))
+            .collect();
+        // DST starts 2027-03-14: 15:00Z before, 14:00Z after.
+        assert_eq!(
+            starts,
+            [
+                "2027-03-02T15:00:00Z",
+                "2027-03-09T15:00:00Z",
+                "2027-03-16T14:00:00Z",
+                "2027-03-23T14:00:00Z"
+            ]
+        );
+        let autumn = s
+            .between(utc("2027-10-25T00:00:00Z"), utc("2027-11-17T00:00:00Z"))
+            .unwrap();
+        assert_eq!(
+            locals(&autumn, "America/New_York"),
+            [
+                "2027-10-26T10:00:00",
+                "2027-11-02T10:00:00",
+                "2027-11-09T10:00:00",
+                "2027-11-16T10:00:00"
+            ]
+        );
+        assert_eq!(
+            time::fmt_instant(&autumn[1].start_utc),
+            "2027-11-02T14:00:00Z"
+        );
+        assert_eq!(
+            time::fmt_instant(&autumn[2].start_utc),
+            "2027-11-09T15:00:00Z"
+        );
+    }
+
+    #[test]
+    fn other_zones_keep_the_wall_clock() {
+        for (zone, start) in [
+            ("Europe/London", "2027-03-22T09:30"),
+            ("Australia/Lord_Howe", "2027-03-29T09:30"),
+            ("Asia/Tehran", "2022-03-14T09:30"),
+        ] {
+            let s = series("FREQ=WEEKLY", zone, start, 45);
+            let from = time::resolve(local(start), tz(zone), None).unwrap();
+            let got = s.between(from, from + TimeDelta::days(60)).unwrap();
+            assert!(got.len() >= 8);
+            assert!(
+                got.iter()
+                    .all(|i| i.start_local.time() == local(start).time()),
+                "{zone}"
+            );
+            let offsets: std::collections::BTreeSet<i64> = got
+                .iter()
+                .map(|i| (i.start_local - i.start_utc.naive_utc()).num_minutes())
+                .collect();
+            assert!(
+                offsets.len() == 2,
+                "{zone}: the UTC time moves with DST: {offsets:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn monthly_last_friday() {
+        let s = series(
+            "FREQ=MONTHLY;BYDAY=-1FR;COUNT=4",
+            "Europe/Paris",
+            "2027-01-29T15:00",
+            90,
+        );
+        let got = s
+            .between(utc("2027-01-01T00:00:00Z"), utc("2027-12-31T00:00:00Z"))
+            .unwrap();
+        assert_eq!(
+            locals(&got, "Europe/Paris"),
+            [
+                "2027-01-29T15:00:00",
+                "2027-02-26T15:00:00",
+                "2027-03-26T15:00:00",
+                "2027-04-30T15:00:00"
+            ]
+        );
+        assert_eq!(s.last_end().unwrap(), Some(utc("2027-04-30T14:30:00Z")));
+    }
+
+    #[test]
+    fn a_midnight_gap_shifts_instead_of_losing_the_occurrence() {
+        // Santiago: 2027-09-05 00:00 → 01:00. A daily 00:30 meeting happens at 01:30 that day.
+        let s = series(
+            "FREQ=DAILY;COUNT=5",
+            "America/Santiago",
+            "2027-09-03T00:30",
+            30,
+        );
+        let got = s
+            .between(utc("2027-09-01T00:00:00Z"), utc("2027-09-10T00:00:00Z"))
+            .unwrap();
+        assert_eq!(got.len(), 5, "COUNT counts the shifted occurrence");
+        assert_eq!(locals(&got, "America/Santiago")[2], "2027-09-05T01:30:00");
+    }
+
+    #[test]
+    fn until_is_an_instant_or_a_local_date() {
+        let s = series(
+            "FREQ=DAILY;UNTIL=20270105T090000Z",
+            "Europe/Berlin",
+            "2027-01-01T10:00",
+            60,
+        );
+        let got = s
+            .between(utc("2026-12-31T00:00:00Z"), utc("2027-02-01T00:00:00Z"))
+            .unwrap();
+        assert_eq!(
+            got.len(),
+            5,
+            "10:00 Berlin is 09:00Z: the 5th is exactly at UNTIL"
+        );
+        let s = series(
+            "FREQ=DAILY;UNTIL=20270105",
+            "Pacific/Auckland",
+            "2027-01-01T10:00",
+            60,
+        );
+        assert_eq!(
+            s.between(utc("2026-12-30T00:00:00Z"), utc("2027-02-01T00:00:00Z"))
+                .unwrap()
+                .len(),
+            5
+        );
+        assert_eq!(s.last_end().unwrap(), Some(utc("2027-01-04T22:00:00Z")));
+        let unbounded = series("FREQ=YEARLY", "UTC", "2027-01-01T10:00", 60);
+        assert_eq!(unbounded.last_end().unwrap(), None);
+        assert_eq!(
+            unbounded
+                .between(utc("2100-01-01T00:00:00Z"), utc("2100-12-31T00:00:00Z"))
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn windows_are_bounded() {
+        let s = series("FREQ=DAILY", "UTC", "2027-01-01T10:00", 60);
+        assert_eq!(
+            s.between(utc("2027-01-01T00:00:00Z"), utc("2028-01-01T00:00:00Z"))
+                .unwrap()
+                .len(),
+            365
+        );
+        assert!(s
+            .between(utc("2027-01-01T00:00:00Z"), utc("2029-01-01T00:00:00Z"))
+            .is_err());
+        let too_long = Series::new(
+            Rule::parse("FREQ=DAILY;UNTIL=21270101T000000Z").unwrap(),
+            tz("UTC"),
+            local("2027-01-01T10:00"),
+            TimeDelta::hours(1),
+        )
+        .unwrap();
+        assert_eq!(too_long.last_end().unwrap_err().part, "UNTIL");
+    }
+
+    #[test]
+    fn occurrences_are_found_by_original_start() {
+        let s = series(
+            "FREQ=WEEKLY;BYDAY=WE",
+            "Europe/Moscow",
+            "2027-03-03T10:00",
+            60,
+        );
+        assert!(s
+            .occurrence_at(utc("2027-03-17T07:00:00Z"))
+            .unwrap()
+            .is_some());
+        assert!(s
+            .occurrence_at(utc("2027-03-17T08:00:00Z"))
+            .unwrap()
+            .is_none());
+        assert!(s
+            .occurrence_at(utc("2027-03-18T07:00:00Z"))
+            .unwrap()
+            .is_none());
+    }
+
+    proptest! {
+        /// Every occurrence keeps DTSTART's wall-clock time unless it fell in a gap (then it is
+        /// later by the gap); occurrences strictly increase; COUNT is honoured.
+        #[test]
+        fn invariants(
+            zone in 0..chrono_tz::TZ_VARIANTS.len(),
+            day in 0_i64..3_000,
+            minute in 0_i64..(24 * 60),
+            freq in prop::sample::select(vec!["DAILY", "WEEKLY", "MONTHLY"]),
+            count in 1_u32..60,
+        ) {
+            let z = chrono_tz::TZ_VARIANTS[zone];
+            let start = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap()
+                + TimeDelta::days(day) + TimeDelta::minutes(minute);
+            let Ok(first) = time::resolve(start, z, Some(time::Disambiguation::Earlier)) else { return Ok(()) };
+            let rule = Rule::parse(&format!("FREQ={freq};COUNT={count}")).unwrap();
+            let s = Series::new(rule, z, start, TimeDelta::minutes(30)).unwrap();
+            let mut all = Vec::new();
+            let mut from = first - TimeDelta::days(1);
+            // A monthly series on the 31st skips short months: 59 of them take 8.4 years.
+            while all.len() < count as usize && from < first + TimeDelta::days(366 * 10) {
+                let to = from + TimeDelta::days(360);
+                all.extend(s.between(from, to).unwrap().into_iter().filter(|i| i.start_utc >= from));
+                from = to;
+            }
+            prop_assert_eq!(all.len(), count as usize);
+            prop_assert_eq!(all[0].start_utc, first);
+            for pair in all.windows(2) {
+                prop_assert!(pair[0].start_utc < pair[1].start_utc);
+            }
+            for i in &all {
+                let wall = time::to_local(i.start_utc, z);
+                if wall.time() != start.time() {
+                    // Only a gap may move it, and only later the same day or just after midnight.
+                    let in_gap = matches!(time::resolve(i.start_local, z, None), Err(time::LocalTimeError::Nonexistent { .. }));
+                    prop_assert!(in_gap, "{} moved off its wall-clock time without a gap", i.start_local);
+                    prop_assert!(wall > i.start_local && wall - i.start_local <= TimeDelta::hours(24));
+                }
+            }
+            prop_assert_eq!(s.last_end().unwrap(), all.last().map(|i| i.end_utc));
+        }
+    }
+}
