@@ -1,3 +1,4 @@
 DROP TABLE idempotency_keys;
+DROP TABLE meeting_overrides;
 DROP TABLE meeting_participants;
 DROP TABLE meetings;

@@ -1,7 +1,7 @@
 //! `/meetings` and `/schedule`.
 
 use actix_web::http::header;
-use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -13,7 +13,8 @@ use crate::domain::time;
 use crate::error::{AppError, FieldError};
 use crate::service::idempotency;
 use crate::service::meetings::{
-    self, Created, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse, Schedule,
+    self, Created, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse, OccurrenceChange,
+    Schedule, SeriesOccurrence,
 };
 use crate::service::PageRequest;
 
@@ -334,4 +335,49 @@ pub async fn schedule(
     )
     .await?;
     Ok(HttpResponse::Ok().json(schedule))
+}
+
+/// Move or cancel one occurrence of a series (the host's admins and schedulers).
+/// `original_start_utc` is the occurrence's original start, RFC 3339 UTC (its `recurrence_id`).
+#[utoipa::path(
+    operation_id = "put_occurrence",
+    tag = "meetings",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Meeting id"),
+        ("original_start_utc" = String, Path, description = "The occurrence's original start, e.g. 2027-03-17T14:00:00Z"),
+        ("If-Match" = Option<String>, Header)
+    ),
+    request_body = OccurrenceChange,
+    responses(
+        (status = 200, description = "The occurrence as it now is", body = SeriesOccurrence),
+        (status = 403, description = "Visible, but not the caller's to change", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such meeting, not visible, or not an occurrence of it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The series is cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the version in If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid time", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[put("/meetings/{id}/occurrences/{original_start_utc}")]
+pub async fn put_occurrence(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Json<OccurrenceChange>,
+) -> Result<HttpResponse, AppError> {
+    let (id, original) = path.into_inner();
+    // A value that is no instant names no occurrence.
+    let original = time::parse_instant(&original).map_err(|_| AppError::not_found("occurrence"))?;
+    let expected = if_match(&req)?;
+    let occurrence = meetings::put_occurrence(
+        &state.store,
+        &caller.0,
+        id,
+        original,
+        expected,
+        body.into_inner(),
+    )
+    .await?;
+    Ok(with_etag(HttpResponse::Ok(), occurrence.version).json(&occurrence))
 }

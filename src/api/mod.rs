@@ -177,6 +177,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(meetings::update)
             .service(meetings::cancel)
             .service(meetings::respond)
+            .service(meetings::put_occurrence)
             .service(meetings::schedule)
             .service(audit::list),
     )

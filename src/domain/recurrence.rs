@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use rrule::{RRule, Unvalidated};
 
+use super::meeting::MeetingStatus;
 use super::time;
 
 /// Parts a rule may have.
@@ -341,6 +342,112 @@ impl Series {
     }
 }
 
+/// One occurrence of a series moved and/or given its own status, keyed by its original start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Override {
+    pub original_start_utc: DateTime<Utc>,
+    /// The new instants, when moved.
+    pub moved: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    pub status: Option<MeetingStatus>,
+}
+
+/// An occurrence as the schedule shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Occurrence {
+    /// The original start (RECURRENCE-ID) for an occurrence of a series; None for a single meeting.
+    pub recurrence_id: Option<DateTime<Utc>>,
+    pub start_utc: DateTime<Utc>,
+    pub end_utc: DateTime<Utc>,
+    pub status: MeetingStatus,
+}
+
+/// Everything that decides when a meeting happens: its first slot, its series if any, and the
+/// overrides of single occurrences.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub status: MeetingStatus,
+    pub start_utc: DateTime<Utc>,
+    pub end_utc: DateTime<Utc>,
+    pub series: Option<Series>,
+    pub overrides: Vec<Override>,
+}
+
+impl Timeline {
+    /// The occurrences overlapping `[from, to)`, by start (cancelled ones included, marked).
+    pub fn between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Occurrence>, RecurrenceError> {
+        let Some(series) = &self.series else {
+            let hit = self.start_utc < to && self.end_utc > from;
+            return Ok(hit
+                .then_some(Occurrence {
+                    recurrence_id: None,
+                    start_utc: self.start_utc,
+                    end_utc: self.end_utc,
+                    status: self.status,
+                })
+                .into_iter()
+                .collect());
+        };
+        let status_of = |o: Option<&Override>| match (self.status, o.and_then(|o| o.status)) {
+            (MeetingStatus::Cancelled, _) => MeetingStatus::Cancelled,
+            (_, Some(own)) => own,
+            (series_status, None) => series_status,
+        };
+        let mut out: Vec<Occurrence> = Vec::new();
+        for instance in series.between(from, to)? {
+            let o = self
+                .overrides
+                .iter()
+                .find(|o| o.original_start_utc == instance.start_utc);
+            if o.is_some_and(|o| o.moved.is_some()) {
+                continue;
+            }
+            out.push(Occurrence {
+                recurrence_id: Some(instance.start_utc),
+                start_utc: instance.start_utc,
+                end_utc: instance.end_utc,
+                status: status_of(o),
+            });
+        }
+        for o in &self.overrides {
+            if let Some((start, end)) = o.moved {
+                if start < to && end > from {
+                    out.push(Occurrence {
+                        recurrence_id: Some(o.original_start_utc),
+                        start_utc: start,
+                        end_utc: end,
+                        status: status_of(Some(o)),
+                    });
+                }
+            }
+        }
+        out.sort_by_key(|o| (o.start_utc, o.recurrence_id));
+        Ok(out)
+    }
+
+    /// The first and last instants any occurrence can occupy (the far future for a series
+    /// without end): the range columns that pre-filter queries.
+    pub fn span(&self) -> Result<(DateTime<Utc>, DateTime<Utc>), RecurrenceError> {
+        let end = match &self.series {
+            None => self.end_utc,
+            Some(series) => series
+                .last_end()?
+                .unwrap_or_else(unbounded_end)
+                .max(self.end_utc),
+        };
+        let moved = self.overrides.iter().filter_map(|o| o.moved);
+        let start = moved
+            .clone()
+            .map(|(s, _)| s)
+            .fold(self.start_utc, DateTime::min);
+        let end = moved.map(|(_, e)| e).fold(end, DateTime::max);
+        Ok((start, end))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -605,6 +712,88 @@ mod tests {
             .occurrence_at(utc("2027-03-18T07:00:00Z"))
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn timelines_apply_overrides() {
+        let s = series("FREQ=WEEKLY;COUNT=4", "UTC", "2027-01-04T10:00", 60);
+        let moved_original = utc("2027-01-11T10:00:00Z");
+        let cancelled_original = utc("2027-01-18T10:00:00Z");
+        let timeline = Timeline {
+            status: MeetingStatus::Confirmed,
+            start_utc: utc("2027-01-04T10:00:00Z"),
+            end_utc: utc("2027-01-04T11:00:00Z"),
+            series: Some(s),
+            overrides: vec![
+                Override {
+                    original_start_utc: moved_original,
+                    moved: Some((utc("2026-12-30T15:00:00Z"), utc("2026-12-30T16:00:00Z"))),
+                    status: None,
+                },
+                Override {
+                    original_start_utc: cancelled_original,
+                    moved: None,
+                    status: Some(MeetingStatus::Cancelled),
+                },
+            ],
+        };
+        let all = timeline
+            .between(utc("2026-12-01T00:00:00Z"), utc("2027-02-01T00:00:00Z"))
+            .unwrap();
+        let summary: Vec<(String, String, MeetingStatus)> = all
+            .iter()
+            .map(|o| {
+                (
+                    time::fmt_instant(&o.recurrence_id.unwrap()),
+                    time::fmt_instant(&o.start_utc),
+                    o.status,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "2027-01-11T10:00:00Z".into(),
+                    "2026-12-30T15:00:00Z".into(),
+                    MeetingStatus::Confirmed
+                ),
+                (
+                    "2027-01-04T10:00:00Z".into(),
+                    "2027-01-04T10:00:00Z".into(),
+                    MeetingStatus::Confirmed
+                ),
+                (
+                    "2027-01-18T10:00:00Z".into(),
+                    "2027-01-18T10:00:00Z".into(),
+                    MeetingStatus::Cancelled
+                ),
+                (
+                    "2027-01-25T10:00:00Z".into(),
+                    "2027-01-25T10:00:00Z".into(),
+                    MeetingStatus::Confirmed
+                ),
+            ]
+        );
+        // The moved occurrence widens the span backwards; the count bounds it forwards.
+        assert_eq!(
+            timeline.span().unwrap(),
+            (utc("2026-12-30T15:00:00Z"), utc("2027-01-25T11:00:00Z"))
+        );
+        // Moved out of a window, an occurrence leaves it; moved into one, it enters.
+        assert!(timeline
+            .between(utc("2027-01-11T00:00:00Z"), utc("2027-01-12T00:00:00Z"))
+            .unwrap()
+            .is_empty());
+        let cancelled = Timeline {
+            status: MeetingStatus::Cancelled,
+            ..timeline
+        };
+        assert!(cancelled
+            .between(utc("2026-12-01T00:00:00Z"), utc("2027-02-01T00:00:00Z"))
+            .unwrap()
+            .iter()
+            .all(|o| o.status == MeetingStatus::Cancelled));
     }
 
     proptest! {

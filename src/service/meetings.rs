@@ -7,6 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -20,11 +21,14 @@ use crate::domain::meeting::{
     Response, Slot, SlotError, MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS, MAX_PARTICIPANTS,
     MAX_TITLE_CHARS,
 };
+use crate::domain::recurrence::{Override, RecurrenceError, Rule, Series, Timeline};
 use crate::domain::time::{self, Disambiguation, LocalTimeError};
 use crate::domain::zone::{TimeZone, TZDB_VERSION};
 use crate::error::{AppError, FieldError};
 use crate::store::conn::MultiBackend;
-use crate::store::schema::{delegations, meeting_participants as mp, meetings};
+use crate::store::schema::{
+    delegations, meeting_overrides as mo, meeting_participants as mp, meetings,
+};
 use crate::store::{new_id, now, DbConnection, Store};
 
 /// The longest `/schedule` window.
@@ -92,6 +96,10 @@ pub struct Meeting {
     /// in lists).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflicts: Option<Vec<Conflict>>,
+    /// After a change of a series: the original starts of moved or cancelled occurrences
+    /// that are no longer occurrences of it (their overrides were removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orphaned_occurrences: Option<Vec<String>>,
 }
 
 #[derive(Deserialize, Debug, Clone, ToSchema)]
@@ -222,6 +230,8 @@ struct MeetingRow {
     end_utc: NaiveDateTime,
     recurrence: Option<String>,
     #[allow(dead_code)]
+    span_start_utc: NaiveDateTime,
+    #[allow(dead_code)]
     span_end_utc: NaiveDateTime,
     status: String,
     confidentiality: String,
@@ -290,6 +300,7 @@ impl MeetingRow {
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
             conflicts,
+            orphaned_occurrences: None,
         })
     }
 }
@@ -407,13 +418,16 @@ fn view(
             .iter()
             .map(|p| p.delegation_id.clone())
             .collect();
+        let overrides = overrides_of(conn, std::slice::from_ref(&row.id))?
+            .remove(&row.id)
+            .unwrap_or_default();
+        let timeline = timeline_of(&row, overrides)?;
         Some(conflicts(
             conn,
             ctx,
             Some(&row.id),
             &delegations,
-            row.start_utc.and_utc(),
-            row.end_utc.and_utc(),
+            &timeline,
         )?)
     } else if with_conflicts {
         Some(Vec::new())
@@ -423,41 +437,152 @@ fn view(
     row.into_view(participants, conflicts)
 }
 
-/// The participant delegations' other meetings overlapping `[start, end)`: not cancelled, and
-/// not declined by that delegation. Found through the (delegation, span) index.
+/// How far ahead a series is checked for conflicts: the coming year (from its first
+/// occurrence, if that is later).
+pub const CONFLICT_HORIZON_DAYS: i64 = 366;
+
+/// The overrides of these meetings' occurrences.
+fn overrides_of(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<Override>>, AppError> {
+    type OverrideRow = (
+        String,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<String>,
+    );
+    let rows: Vec<OverrideRow> = mo::table
+        .filter(mo::meeting_id.eq_any(ids))
+        .select((
+            mo::meeting_id,
+            mo::original_start_utc,
+            mo::start_utc,
+            mo::end_utc,
+            mo::status,
+        ))
+        .load(conn)?;
+    let mut by_meeting: HashMap<String, Vec<Override>> = HashMap::new();
+    for (meeting_id, original, start, end, status) in rows {
+        let status = status
+            .map(|s| stored(MeetingStatus::parse(&s), "status", &s))
+            .transpose()?;
+        by_meeting.entry(meeting_id).or_default().push(Override {
+            original_start_utc: original.and_utc(),
+            moved: start.zip(end).map(|(s, e)| (s.and_utc(), e.and_utc())),
+            status,
+        });
+    }
+    Ok(by_meeting)
+}
+
+/// The rule of a stored meeting, anchored at its first occurrence.
+fn series_of(
+    rule: &str,
+    zone: Tz,
+    start_local: NaiveDateTime,
+    duration: TimeDelta,
+) -> Result<Series, RecurrenceError> {
+    Series::new(Rule::parse(rule)?, zone, start_local, duration)
+}
+
+fn timeline_of(row: &MeetingRow, overrides: Vec<Override>) -> Result<Timeline, AppError> {
+    let (start, end) = (row.start_utc.and_utc(), row.end_utc.and_utc());
+    let series = match &row.recurrence {
+        Some(rule) => {
+            let zone = parse_zone(&row.time_zone)?;
+            Some(
+                series_of(rule, zone.tz(), row.start_local, end - start)
+                    .map_err(|e| AppError::internal(format!("stored rule of {}: {e}", row.id)))?,
+            )
+        }
+        None => None,
+    };
+    Ok(Timeline {
+        status: row.status()?,
+        start_utc: start,
+        end_utc: end,
+        series,
+        overrides,
+    })
+}
+
+/// The window in which a meeting's occurrences are checked against others.
+fn conflict_window(timeline: &Timeline) -> Result<(DateTime<Utc>, DateTime<Utc>), AppError> {
+    let (span_start, span_end) = timeline.span().map_err(recurrence_error)?;
+    if timeline.series.is_none() {
+        return Ok((span_start, span_end));
+    }
+    let from = span_start.max(Utc::now() - TimeDelta::days(1));
+    Ok((
+        from,
+        span_end.min(from + TimeDelta::days(CONFLICT_HORIZON_DAYS)),
+    ))
+}
+
+/// The participant delegations' other meetings whose occurrences overlap the candidate's (in
+/// the conflict window): not cancelled, and not declined by that delegation. Candidates are
+/// found through the (delegation, span) index, then expanded.
 fn conflicts(
     conn: &mut DbConnection,
     ctx: &Context,
     exclude: Option<&str>,
     delegations: &[String],
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    candidate: &Timeline,
 ) -> Result<Vec<Conflict>, AppError> {
+    let (from, to) = conflict_window(candidate)?;
+    if to <= from {
+        return Ok(Vec::new());
+    }
+    let mine: Vec<_> = candidate
+        .between(from, to)
+        .map_err(recurrence_error)?
+        .into_iter()
+        .filter(|o| o.status != MeetingStatus::Cancelled)
+        .collect();
     let mut query = mp::table
         .inner_join(meetings::table)
         .filter(mp::delegation_id.eq_any(delegations))
-        .filter(mp::span_end_utc.gt(start.naive_utc()))
-        .filter(mp::start_utc.lt(end.naive_utc()))
+        .filter(mp::span_end_utc.gt(from.naive_utc()))
+        .filter(mp::span_start_utc.lt(to.naive_utc()))
         .filter(mp::response.ne(Response::Declined.as_str()))
         .filter(meetings::status.ne(MeetingStatus::Cancelled.as_str()))
-        .select((
-            mp::delegation_id,
-            meetings::id,
-            meetings::start_utc,
-            meetings::end_utc,
-        ))
-        .order((meetings::start_utc.asc(), mp::delegation_id.asc()))
+        .select((mp::delegation_id, meetings::all_columns))
         .into_boxed();
     if let Some(exclude) = exclude {
         query = query.filter(meetings::id.ne(exclude.to_owned()));
     }
-    let rows: Vec<(String, String, NaiveDateTime, NaiveDateTime)> = query.load(conn)?;
-    let rows: Vec<_> = rows
+    let rows: Vec<(String, MeetingRow)> = query.load(conn)?;
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|(_, r)| r.id.clone())
+        .collect::<BTreeSet<_>>()
         .into_iter()
-        .filter(|(_, _, s, e)| overlaps(s.and_utc(), e.and_utc(), start, end))
         .collect();
-    let ids: BTreeSet<String> = rows.iter().map(|(_, id, _, _)| id.clone()).collect();
-    let ids: Vec<String> = ids.into_iter().collect();
+    let mut overrides = overrides_of(conn, &ids)?;
+    let mut found = Vec::new();
+    for (delegation_id, row) in &rows {
+        let timeline = timeline_of(row, overrides.get(&row.id).cloned().unwrap_or_default())?;
+        for theirs in timeline.between(from, to).map_err(recurrence_error)? {
+            if theirs.status == MeetingStatus::Cancelled {
+                continue;
+            }
+            if mine
+                .iter()
+                .any(|m| overlaps(m.start_utc, m.end_utc, theirs.start_utc, theirs.end_utc))
+            {
+                found.push((
+                    delegation_id.clone(),
+                    row.id.clone(),
+                    theirs.start_utc,
+                    theirs.end_utc,
+                ));
+            }
+        }
+    }
+    overrides.clear();
+    found.sort_by(|a, b| (a.2, &a.0, &a.1).cmp(&(b.2, &b.0, &b.1)));
     let seen: BTreeSet<String> = visible(
         meetings::table.into_boxed(),
         ctx.principal.delegation_id.as_deref(),
@@ -467,15 +592,19 @@ fn conflicts(
     .load::<String>(conn)?
     .into_iter()
     .collect();
-    Ok(rows
+    Ok(found
         .into_iter()
-        .map(|(delegation_id, id, s, e)| Conflict {
+        .map(|(delegation_id, id, start_utc, end_utc)| Conflict {
             delegation_id,
-            start_utc: s.and_utc(),
-            end_utc: e.and_utc(),
+            start_utc,
+            end_utc,
             meeting_id: seen.contains(&id).then_some(id),
         })
         .collect())
+}
+
+fn recurrence_error(error: RecurrenceError) -> AppError {
+    AppError::InvalidRecurrence(format!("recurrence: {error}"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,26 +654,44 @@ fn check_texts(
     }
 }
 
-/// Recurrence, channels and forums are validated by their own rules; until a rule exists for
-/// them, a value is refused rather than stored unchecked.
+/// Channels and forums are validated by their own rules; until they exist, a value is refused
+/// rather than stored unchecked.
 fn check_unsupported(
-    recurrence: Option<&str>,
     channel_id: Option<&str>,
     forum_id: Option<&str>,
     errors: &mut Vec<FieldError>,
-) -> Result<(), AppError> {
-    if recurrence.is_some() {
-        return Err(AppError::InvalidRecurrence(
-            "recurrence: recurring series are not accepted by this version of entente".into(),
-        ));
-    }
+) {
     if channel_id.is_some() {
         errors.push(FieldError::new("channel_id", "no such channel"));
     }
     if forum_id.is_some() {
         errors.push(FieldError::new("forum_id", "no such forum"));
     }
-    Ok(())
+}
+
+/// A new series anchored at the meeting's slot. The start must itself be an occurrence of the
+/// rule (RFC 5545 leaves an unsynchronised DTSTART undefined), and a bounded series must stay
+/// within the occurrence limit.
+fn new_series(rule: &str, slot: &Slot) -> Result<Series, AppError> {
+    let series = series_of(
+        rule,
+        slot.zone,
+        slot.start_local,
+        slot.end_utc - slot.start_utc,
+    )
+    .map_err(recurrence_error)?;
+    if series
+        .occurrence_at(slot.start_utc)
+        .map_err(recurrence_error)?
+        .is_none()
+    {
+        return Err(AppError::InvalidRecurrence(format!(
+            "recurrence: the start ({}) is not an occurrence of the rule: make the first meeting one of its days",
+            time::fmt_local(&slot.start_local)
+        )));
+    }
+    series.last_end().map_err(recurrence_error)?;
+    Ok(series)
 }
 
 /// The participant list with the host first, deduplicated; every delegation must exist.
@@ -604,7 +751,7 @@ fn write_participants(
     host: &str,
     set: &[String],
     keep: &HashMap<String, (String, Option<String>, Option<NaiveDateTime>)>,
-    slot: &Slot,
+    span: (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<(), AppError> {
     diesel::delete(mp::table.filter(mp::meeting_id.eq(meeting_id))).execute(conn)?;
     for delegation_id in set {
@@ -627,8 +774,8 @@ fn write_participants(
                 mp::response.eq(response),
                 mp::comment.eq(comment),
                 mp::responded_at.eq(responded_at),
-                mp::start_utc.eq(slot.start_utc.naive_utc()),
-                mp::span_end_utc.eq(slot.end_utc.naive_utc()),
+                mp::span_start_utc.eq(span.0.naive_utc()),
+                mp::span_end_utc.eq(span.1.naive_utc()),
             ))
             .execute(conn)?;
     }
@@ -655,11 +802,10 @@ pub async fn create(
         &mut errors,
     );
     check_unsupported(
-        input.recurrence.as_deref(),
         input.channel_id.as_deref(),
         input.forum_id.as_deref(),
         &mut errors,
-    )?;
+    );
     let start = parse_local("start", &input.start, &mut errors);
     let end = parse_local("end", &input.end, &mut errors);
     let status = input.status.unwrap_or(MeetingStatus::Proposed);
@@ -677,6 +823,19 @@ pub async fn create(
         return Err(AppError::validation("start and end are required"));
     };
     let slot = Slot::new(zone.tz(), start, end, input.disambiguation).map_err(slot_error)?;
+    let series = input
+        .recurrence
+        .as_deref()
+        .map(|rule| new_series(rule, &slot))
+        .transpose()?;
+    let timeline = Timeline {
+        status,
+        start_utc: slot.start_utc,
+        end_utc: slot.end_utc,
+        series,
+        overrides: Vec::new(),
+    };
+    let span = timeline.span().map_err(recurrence_error)?;
     let ctx = ctx.clone();
     store
         .write(move |conn| {
@@ -686,7 +845,7 @@ pub async fn create(
                 }
             }
             let set = participant_set(conn, &host, &input.participants)?;
-            let found = conflicts(conn, &ctx, None, &set, slot.start_utc, slot.end_utc)?;
+            let found = conflicts(conn, &ctx, None, &set, &timeline)?;
             if reject_conflicts && !found.is_empty() {
                 return Err(AppError::Conflict(format!(
                     "{} overlapping meeting(s) of the participant delegations (on_conflict=reject)",
@@ -708,8 +867,12 @@ pub async fn create(
                     meetings::disambiguation.eq(slot.disambiguation.map(Disambiguation::as_str)),
                     meetings::start_utc.eq(slot.start_utc.naive_utc()),
                     meetings::end_utc.eq(slot.end_utc.naive_utc()),
-                    meetings::recurrence.eq(None::<String>),
-                    meetings::span_end_utc.eq(slot.end_utc.naive_utc()),
+                    meetings::recurrence.eq(timeline
+                        .series
+                        .as_ref()
+                        .map(|s| s.rule().as_str().to_owned())),
+                    meetings::span_start_utc.eq(span.0.naive_utc()),
+                    meetings::span_end_utc.eq(span.1.naive_utc()),
                     meetings::status.eq(status.as_str()),
                     meetings::confidentiality.eq(input
                         .confidentiality
@@ -724,7 +887,7 @@ pub async fn create(
                     meetings::updated_at.eq(at),
                 ))
                 .execute(conn)?;
-            write_participants(conn, &id, &host, &set, &HashMap::new(), &slot)?;
+            write_participants(conn, &id, &host, &set, &HashMap::new(), span)?;
             audit::record(
                 conn,
                 &ctx.actor(),
@@ -772,11 +935,6 @@ pub async fn get(store: &Store, ctx: &Context, id: String) -> Result<Meeting, Ap
             view(conn, &ctx, row, true)
         })
         .await
-}
-
-/// Sort key and cursor of the list: start, then id.
-fn list_key(m: &Meeting) -> String {
-    format!("{}|{}", m.start_utc.timestamp_micros(), m.id)
 }
 
 fn escape_like(q: &str) -> String {
@@ -834,7 +992,7 @@ pub async fn list(
                 query = query.filter(meetings::span_end_utc.gt(from.naive_utc()));
             }
             if let Some(to) = filter.to {
-                query = query.filter(meetings::start_utc.lt(to.naive_utc()));
+                query = query.filter(meetings::span_start_utc.lt(to.naive_utc()));
             }
             if let Some(participant) = &filter.participant {
                 query = query.filter(
@@ -871,10 +1029,48 @@ pub async fn list(
                         .or(meetings::start_utc.eq(t).and(meetings::id.gt(id.clone()))),
                 );
             }
-            let rows: Vec<MeetingRow> = query
+            let mut rows: Vec<MeetingRow> = query
                 .order((meetings::start_utc.asc(), meetings::id.asc()))
                 .limit(page.fetch())
                 .load(conn)?;
+            // The page and its cursor follow the rows loaded; a series whose occurrences all miss
+            // the window (its span alone overlaps it) is then left out, so a page may be short.
+            let more = rows.len() > usize::try_from(page.limit).unwrap_or(usize::MAX);
+            rows.truncate(usize::try_from(page.limit).unwrap_or(usize::MAX));
+            let next_cursor = more
+                .then(|| {
+                    rows.last()
+                        .map(|r| format!("{}|{}", r.start_utc.and_utc().timestamp_micros(), r.id))
+                })
+                .flatten()
+                .map(|key| {
+                    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, key)
+                });
+            if let (Some(from), Some(to)) = (filter.from, filter.to) {
+                if to - from <= TimeDelta::days(MAX_SCHEDULE_DAYS) {
+                    let ids: Vec<String> = rows
+                        .iter()
+                        .filter(|r| r.recurrence.is_some())
+                        .map(|r| r.id.clone())
+                        .collect();
+                    let mut overrides = overrides_of(conn, &ids)?;
+                    let mut kept = Vec::with_capacity(rows.len());
+                    for row in rows {
+                        let hit = row.recurrence.is_none() || {
+                            let timeline =
+                                timeline_of(&row, overrides.remove(&row.id).unwrap_or_default())?;
+                            !timeline
+                                .between(from, to)
+                                .map_err(recurrence_error)?
+                                .is_empty()
+                        };
+                        if hit {
+                            kept.push(row);
+                        }
+                    }
+                    rows = kept;
+                }
+            }
             let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
             let mut participants = participants_of(conn, &ids)?;
             let items = rows
@@ -884,7 +1080,7 @@ pub async fn list(
                     row.into_view(p, None)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(Page::from_rows(items, &page, list_key))
+            Ok(Page { items, next_cursor })
         })
         .await
 }
@@ -925,11 +1121,10 @@ pub async fn update(
         &mut errors,
     );
     check_unsupported(
-        patch.recurrence.as_ref().and_then(Option::as_deref),
         patch.channel_id.as_ref().and_then(Option::as_deref),
         patch.forum_id.as_ref().and_then(Option::as_deref),
         &mut errors,
-    )?;
+    );
     let start = patch
         .start
         .as_deref()
@@ -972,6 +1167,30 @@ pub async fn update(
                 changes.time = true;
                 changed.push("time (disambiguation)");
             }
+            let recurrence = match &patch.recurrence {
+                Some(rule) => rule.clone(),
+                None => row.recurrence.clone(),
+            };
+            if recurrence != row.recurrence {
+                changes.time = true;
+                changed.push("recurrence");
+            }
+            let series = recurrence.as_deref().map(|rule| new_series(rule, &slot)).transpose()?;
+            // Overrides stay while their original start is still an occurrence; the others are
+            // removed, audited and reported.
+            let mut kept = Vec::new();
+            let mut orphaned = Vec::new();
+            for o in overrides_of(conn, std::slice::from_ref(&id))?.remove(&id).unwrap_or_default() {
+                let still = match &series {
+                    Some(series) => series.occurrence_at(o.original_start_utc).map_err(recurrence_error)?.is_some(),
+                    None => false,
+                };
+                if still {
+                    kept.push(o);
+                } else {
+                    orphaned.push(o.original_start_utc);
+                }
+            }
 
             let title = patch.title.as_deref().map(str::trim).unwrap_or(&row.title).to_owned();
             let description = patch.description.clone().unwrap_or(row.description.clone());
@@ -1008,8 +1227,16 @@ pub async fn update(
                 changed.push("participants");
             }
 
+            let timeline = Timeline {
+                status,
+                start_utc: slot.start_utc,
+                end_utc: slot.end_utc,
+                series,
+                overrides: kept,
+            };
+            let span = timeline.span().map_err(recurrence_error)?;
             let found = if changes.time || changes.participants {
-                let found = conflicts(conn, &ctx, Some(&id), &set, slot.start_utc, slot.end_utc)?;
+                let found = conflicts(conn, &ctx, Some(&id), &set, &timeline)?;
                 if reject_conflicts && !found.is_empty() {
                     return Err(AppError::Conflict(format!(
                         "{} overlapping meeting(s) of the participant delegations (on_conflict=reject)",
@@ -1033,7 +1260,9 @@ pub async fn update(
                     meetings::disambiguation.eq(slot.disambiguation.map(Disambiguation::as_str)),
                     meetings::start_utc.eq(slot.start_utc.naive_utc()),
                     meetings::end_utc.eq(slot.end_utc.naive_utc()),
-                    meetings::span_end_utc.eq(slot.end_utc.naive_utc()),
+                    meetings::recurrence.eq(timeline.series.as_ref().map(|s| s.rule().as_str().to_owned())),
+                    meetings::span_start_utc.eq(span.0.naive_utc()),
+                    meetings::span_end_utc.eq(span.1.naive_utc()),
                     meetings::status.eq(status.as_str()),
                     meetings::confidentiality.eq(&confidentiality),
                     meetings::sequence.eq(sequence),
@@ -1056,7 +1285,18 @@ pub async fn update(
                     )
                 })
                 .collect();
-            write_participants(conn, &id, &row.host_delegation_id, &set, &keep, &slot)?;
+            write_participants(conn, &id, &row.host_delegation_id, &set, &keep, span)?;
+            for original in &orphaned {
+                diesel::delete(
+                    mo::table
+                        .filter(mo::meeting_id.eq(&id))
+                        .filter(mo::original_start_utc.eq(original.naive_utc())),
+                )
+                .execute(conn)?;
+            }
+            if !orphaned.is_empty() {
+                changed.push("overrides removed");
+            }
             let mut parties: Vec<String> = set.clone();
             parties.extend(current_ids);
             audit::record(
@@ -1078,9 +1318,13 @@ pub async fn update(
             let participants = participants_of(conn, std::slice::from_ref(&id))?.remove(&id).unwrap_or_default();
             let found = match found {
                 Some(found) => found,
-                None => conflicts(conn, &ctx, Some(&id), &set, slot.start_utc, slot.end_utc)?,
+                None => conflicts(conn, &ctx, Some(&id), &set, &timeline)?,
             };
-            row.into_view(participants, Some(found))
+            let mut meeting = row.into_view(participants, Some(found))?;
+            if !orphaned.is_empty() {
+                meeting.orphaned_occurrences = Some(orphaned.iter().map(time::fmt_instant).collect());
+            }
+            Ok(meeting)
         })
         .await
 }
@@ -1249,7 +1493,7 @@ pub async fn schedule(
                 ctx.principal.delegation_id.as_deref(),
             )
             .filter(meetings::span_end_utc.gt(from.naive_utc()))
-            .filter(meetings::start_utc.lt(to.naive_utc()));
+            .filter(meetings::span_start_utc.lt(to.naive_utc()));
             if !include_cancelled {
                 query = query.filter(meetings::status.ne(MeetingStatus::Cancelled.as_str()));
             }
@@ -1258,26 +1502,244 @@ pub async fn schedule(
                 .load(conn)?;
             let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
             let counts = participants_of(conn, &ids)?;
+            let mut overrides = overrides_of(conn, &ids)?;
             let mut occurrences = Vec::with_capacity(rows.len());
             for row in rows {
-                let status = row.status()?;
-                let (start, end) = (row.start_utc.and_utc(), row.end_utc.and_utc());
-                occurrences.push(Occurrence {
-                    format: Format::of(counts.get(&row.id).map_or(0, Vec::len)),
-                    meeting_id: row.id,
-                    title: row.title,
-                    status,
-                    start_utc: start,
-                    end_utc: end,
-                    start_local: time::fmt_local(&time::to_local(start, zone.tz())),
-                    end_local: time::fmt_local(&time::to_local(end, zone.tz())),
-                    time_zone: row.time_zone,
-                    recurrence_id: None,
-                });
+                let timeline = timeline_of(&row, overrides.remove(&row.id).unwrap_or_default())?;
+                let format = Format::of(counts.get(&row.id).map_or(0, Vec::len));
+                for o in timeline.between(from, to).map_err(recurrence_error)? {
+                    if o.status == MeetingStatus::Cancelled && !include_cancelled {
+                        continue;
+                    }
+                    occurrences.push(Occurrence {
+                        format,
+                        meeting_id: row.id.clone(),
+                        title: row.title.clone(),
+                        status: o.status,
+                        start_utc: o.start_utc,
+                        end_utc: o.end_utc,
+                        start_local: time::fmt_local(&time::to_local(o.start_utc, zone.tz())),
+                        end_local: time::fmt_local(&time::to_local(o.end_utc, zone.tz())),
+                        time_zone: row.time_zone.clone(),
+                        recurrence_id: o.recurrence_id.as_ref().map(time::fmt_instant),
+                    });
+                }
             }
+            occurrences
+                .sort_by(|a, b| (a.start_utc, &a.meeting_id).cmp(&(b.start_utc, &b.meeting_id)));
             Ok(Schedule {
                 tz: zone.name().to_owned(),
                 occurrences,
+            })
+        })
+        .await
+}
+
+/// A change of one occurrence of a series: moved (wall-clock in the meeting's zone) and/or given
+/// its own status (`cancelled` cancels just this one).
+#[derive(Deserialize, Debug, Clone, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OccurrenceChange {
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub status: Option<MeetingStatus>,
+    pub disambiguation: Option<Disambiguation>,
+}
+
+/// One occurrence of a series, as `PUT …/occurrences/{original_start_utc}` answers.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
+pub struct SeriesOccurrence {
+    pub meeting_id: String,
+    /// The occurrence's original start (its identity, iCalendar's RECURRENCE-ID).
+    pub recurrence_id: String,
+    pub time_zone: String,
+    /// Wall-clock in `time_zone`.
+    pub start: String,
+    pub end: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub start_utc: DateTime<Utc>,
+    #[schema(value_type = String, format = DateTime)]
+    pub end_utc: DateTime<Utc>,
+    pub status: MeetingStatus,
+    pub moved: bool,
+    /// The series' sequence and version after the change.
+    pub sequence: i64,
+    pub version: i64,
+}
+
+/// Moves or cancels one occurrence of a series (the host's admins and schedulers). The override
+/// is keyed by the original start; putting an occurrence back where it was, with the series'
+/// status, removes the override. Raises the series' `sequence`.
+pub async fn put_occurrence(
+    store: &Store,
+    ctx: &Context,
+    id: String,
+    original: DateTime<Utc>,
+    expected_version: Option<i64>,
+    change: OccurrenceChange,
+) -> Result<SeriesOccurrence, AppError> {
+    let mut errors = Vec::new();
+    let start = change
+        .start
+        .as_deref()
+        .and_then(|s| parse_local("start", s, &mut errors));
+    let end = change
+        .end
+        .as_deref()
+        .and_then(|s| parse_local("end", s, &mut errors));
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    let ctx = ctx.clone();
+    store
+        .write(move |conn| {
+            let row = load_visible(conn, &ctx, &id)?;
+            let not_an_occurrence = || {
+                AppError::NotFound(format!(
+                    "{} is not an occurrence of this meeting",
+                    time::fmt_instant(&original)
+                ))
+            };
+            if row.recurrence.is_none() {
+                return Err(not_an_occurrence());
+            }
+            authorize_host(&ctx, &row)?;
+            check_version(expected_version, &row)?;
+            if row.status()? == MeetingStatus::Cancelled {
+                return Err(AppError::Conflict("the series is cancelled".into()));
+            }
+            let zone = parse_zone(&row.time_zone)?;
+            let overrides = overrides_of(conn, std::slice::from_ref(&id))?
+                .remove(&id)
+                .unwrap_or_default();
+            let timeline = timeline_of(&row, overrides.clone())?;
+            let instance = timeline
+                .series
+                .as_ref()
+                .map(|s| s.occurrence_at(original))
+                .transpose()
+                .map_err(recurrence_error)?
+                .flatten()
+                .ok_or_else(not_an_occurrence)?;
+            let existing = overrides
+                .iter()
+                .find(|o| o.original_start_utc == original)
+                .cloned();
+            let existing_local: Option<(NaiveDateTime, NaiveDateTime)> = mo::table
+                .filter(mo::meeting_id.eq(&id))
+                .filter(mo::original_start_utc.eq(original.naive_utc()))
+                .select((mo::start_local, mo::end_local))
+                .first::<(Option<NaiveDateTime>, Option<NaiveDateTime>)>(conn)
+                .optional()?
+                .and_then(|(s, e)| s.zip(e));
+            let (current_start, current_end) = existing_local.unwrap_or((
+                instance.start_local,
+                time::to_local(instance.end_utc, zone.tz()),
+            ));
+            let (new_start, new_end) = match (start, end) {
+                (None, None) => (current_start, current_end),
+                (Some(s), None) => (s, s + (current_end - current_start)),
+                (None, Some(e)) => (current_start, e),
+                (Some(s), Some(e)) => (s, e),
+            };
+            let slot = Slot::new(zone.tz(), new_start, new_end, change.disambiguation)
+                .map_err(slot_error)?;
+            let moved = slot.start_utc != instance.start_utc || slot.end_utc != instance.end_utc;
+            let series_status = row.status()?;
+            let status = change.status.or(existing.as_ref().and_then(|o| o.status));
+            let own_status = status.filter(|s| *s != series_status);
+
+            diesel::delete(
+                mo::table
+                    .filter(mo::meeting_id.eq(&id))
+                    .filter(mo::original_start_utc.eq(original.naive_utc())),
+            )
+            .execute(conn)?;
+            if moved || own_status.is_some() {
+                let at = now();
+                diesel::insert_into(mo::table)
+                    .values((
+                        mo::meeting_id.eq(&id),
+                        mo::original_start_utc.eq(original.naive_utc()),
+                        mo::start_local.eq(moved.then_some(slot.start_local)),
+                        mo::end_local.eq(moved.then_some(slot.end_local)),
+                        mo::start_utc.eq(moved.then_some(slot.start_utc.naive_utc())),
+                        mo::end_utc.eq(moved.then_some(slot.end_utc.naive_utc())),
+                        mo::status.eq(own_status.map(MeetingStatus::as_str)),
+                        mo::created_at.eq(at),
+                        mo::updated_at.eq(at),
+                    ))
+                    .execute(conn)?;
+            }
+            let overrides = overrides_of(conn, std::slice::from_ref(&id))?
+                .remove(&id)
+                .unwrap_or_default();
+            let timeline = Timeline {
+                overrides,
+                ..timeline
+            };
+            let span = timeline.span().map_err(recurrence_error)?;
+            let updated = diesel::update(
+                meetings::table
+                    .filter(meetings::id.eq(&id))
+                    .filter(meetings::version.eq(row.version)),
+            )
+            .set((
+                meetings::span_start_utc.eq(span.0.naive_utc()),
+                meetings::span_end_utc.eq(span.1.naive_utc()),
+                meetings::sequence.eq(row.sequence + 1),
+                meetings::version.eq(row.version + 1),
+                meetings::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+            if updated == 0 {
+                return Err(stale(expected_version, row.version));
+            }
+            diesel::update(mp::table.filter(mp::meeting_id.eq(&id)))
+                .set((
+                    mp::span_start_utc.eq(span.0.naive_utc()),
+                    mp::span_end_utc.eq(span.1.naive_utc()),
+                ))
+                .execute(conn)?;
+            let status = own_status.unwrap_or(series_status);
+            let parties = parties_of(conn, &id)?;
+            audit::record(
+                conn,
+                &ctx.actor(),
+                Entry {
+                    action: "meeting.occurrence",
+                    entity_type: "meeting",
+                    entity_id: &id,
+                    summary: format!(
+                        "occurrence {} of '{}': {} {}",
+                        time::fmt_instant(&original),
+                        row.title,
+                        if moved {
+                            format!(
+                                "moved to {} {}",
+                                time::fmt_local(&slot.start_local),
+                                zone.name()
+                            )
+                        } else {
+                            "in place".into()
+                        },
+                        status.as_str()
+                    ),
+                    parties,
+                },
+            )?;
+            Ok(SeriesOccurrence {
+                meeting_id: id,
+                recurrence_id: time::fmt_instant(&original),
+                time_zone: zone.name().to_owned(),
+                start: time::fmt_local(&slot.start_local),
+                end: time::fmt_local(&slot.end_local),
+                start_utc: slot.start_utc,
+                end_utc: slot.end_utc,
+                status,
+                moved,
+                sequence: row.sequence + 1,
+                version: row.version + 1,
             })
         })
         .await
@@ -1322,11 +1784,19 @@ pub fn rederive_utc(conn: &mut DbConnection) -> Result<Rederived, AppError> {
             };
             let moved = slot.start_utc.naive_utc() != row.start_utc
                 || slot.end_utc.naive_utc() != row.end_utc;
+            let overrides = overrides_of(conn, std::slice::from_ref(&row.id))?
+                .remove(&row.id)
+                .unwrap_or_default();
+            let mut timeline = timeline_of(&row, overrides)?;
+            timeline.start_utc = slot.start_utc;
+            timeline.end_utc = slot.end_utc;
+            let span = timeline.span().map_err(recurrence_error)?;
             diesel::update(meetings::table.filter(meetings::id.eq(&row.id)))
                 .set((
                     meetings::start_utc.eq(slot.start_utc.naive_utc()),
                     meetings::end_utc.eq(slot.end_utc.naive_utc()),
-                    meetings::span_end_utc.eq(slot.end_utc.naive_utc()),
+                    meetings::span_start_utc.eq(span.0.naive_utc()),
+                    meetings::span_end_utc.eq(span.1.naive_utc()),
                     meetings::tzdb_version.eq(TZDB_VERSION),
                     meetings::sequence.eq(row.sequence + i64::from(moved)),
                     meetings::version.eq(row.version + i64::from(moved)),
@@ -1336,8 +1806,8 @@ pub fn rederive_utc(conn: &mut DbConnection) -> Result<Rederived, AppError> {
                 outcome.moved += 1;
                 diesel::update(mp::table.filter(mp::meeting_id.eq(&row.id)))
                     .set((
-                        mp::start_utc.eq(slot.start_utc.naive_utc()),
-                        mp::span_end_utc.eq(slot.end_utc.naive_utc()),
+                        mp::span_start_utc.eq(span.0.naive_utc()),
+                        mp::span_end_utc.eq(span.1.naive_utc()),
                     ))
                     .execute(conn)?;
                 let parties = parties_of(conn, &row.id)?;

@@ -83,6 +83,7 @@ diesel::table! {
         start_utc -> Timestamp,
         end_utc -> Timestamp,
         recurrence -> Nullable<Text>,
+        span_start_utc -> Timestamp,
         span_end_utc -> Timestamp,
         status -> Text,
         confidentiality -> Text,
@@ -104,8 +105,22 @@ diesel::table! {
         response -> Text,
         comment -> Nullable<Text>,
         responded_at -> Nullable<Timestamp>,
-        start_utc -> Timestamp,
+        span_start_utc -> Timestamp,
         span_end_utc -> Timestamp,
+    }
+}
+
+diesel::table! {
+    meeting_overrides (meeting_id, original_start_utc) {
+        meeting_id -> Text,
+        original_start_utc -> Timestamp,
+        start_local -> Nullable<Timestamp>,
+        end_local -> Nullable<Timestamp>,
+        start_utc -> Nullable<Timestamp>,
+        end_utc -> Nullable<Timestamp>,
+        status -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -132,5 +147,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     meetings,
     meeting_participants,
+    meeting_overrides,
     idempotency_keys
 );

@@ -344,7 +344,7 @@ async fn bookings_are_validated(app: TestApp) {
             "POST",
             "/api/v1/meetings",
             Some(token),
-            Some(with("recurrence", json!("FREQ=WEEKLY"))),
+            Some(with("recurrence", json!("FREQ=HOURLY"))),
         )
         .await;
     assert_problem(rule, 422, "invalid-recurrence").await;

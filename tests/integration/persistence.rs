@@ -318,13 +318,14 @@ async fn meeting_instants_follow_a_new_tz_database(db: TestDatabase) {
             .set((
                 meetings::tzdb_version.eq("2010a"),
                 meetings::start_utc.eq(wrong),
+                meetings::span_start_utc.eq(wrong),
             ))
             .execute(&mut *conn)
             .unwrap();
         diesel::update(
             meeting_participants::table.filter(meeting_participants::meeting_id.eq(&id)),
         )
-        .set(meeting_participants::start_utc.eq(wrong))
+        .set(meeting_participants::span_start_utc.eq(wrong))
         .execute(&mut *conn)
         .unwrap();
         // A wall-clock time that no longer exists (Moscow has no gap; Zurich has one).
