@@ -425,6 +425,12 @@ async fn role_matrix(app: TestApp) {
             [404, 200, 200, 403, 200, 200, 403],
         ),
         (
+            "PUT",
+            "/api/v1/meetings/{S}/occurrences/2027-05-05T08:00:00Z",
+            Some(json!({"status": "cancelled"})),
+            [404, 200, 200, 403, 403, 403, 403],
+        ),
+        (
             "GET",
             "/api/v1/schedule?from=2027-05-01T00:00:00Z&to=2027-06-01T00:00:00Z",
             None,
@@ -461,6 +467,19 @@ async fn role_matrix(app: TestApp) {
                     .await;
                 path = path.replace("{M}", created["id"].as_str().unwrap());
             }
+            if path.contains("{S}") {
+                let created = app
+                    .expect(
+                        201,
+                        "POST",
+                        "/api/v1/meetings",
+                        Some(w.token("a-scheduler")),
+                        Some(json!({"title": "Weekly", "participants": [w.b], "time_zone": "Europe/Zurich",
+                                    "start": "2027-05-05T10:00", "end": "2027-05-05T11:00", "recurrence": "FREQ=WEEKLY;COUNT=3"})),
+                    )
+                    .await;
+                path = path.replace("{S}", created["id"].as_str().unwrap());
+            }
             // Fresh values where uniqueness matters: codes are upper case, usernames lower.
             let body = body.clone().map(|mut b: Value| {
                 if b.get("code").is_some() {
@@ -485,7 +504,8 @@ async fn role_matrix(app: TestApp) {
         let path = template
             .replace("{A}", &w.a)
             .replace("{U}", &w.ids["a-viewer"])
-            .replace("{M}", &w.a);
+            .replace("{M}", &w.a)
+            .replace("{S}", &w.a);
         assert_eq!(
             app.call(method, &path, None, body.clone()).await.status(),
             401,

@@ -11,3 +11,4 @@ mod identity;
 mod meetings;
 mod ops;
 mod persistence;
+mod series;
