@@ -836,6 +836,20 @@ mod tests {
                 }
             }
             prop_assert_eq!(s.last_end().unwrap(), all.last().map(|i| i.end_utc));
+
+            // UNTIL at the k-th occurrence's instant yields exactly the first k.
+            let k = (count as usize).div_ceil(2);
+            let until = all[k - 1].start_utc.format("%Y%m%dT%H%M%SZ");
+            let bounded = Series::new(Rule::parse(&format!("FREQ={freq};UNTIL={until}")).unwrap(), z, start, TimeDelta::minutes(30)).unwrap();
+            let mut got = Vec::new();
+            let mut from = first - TimeDelta::days(1);
+            while from < all[k - 1].end_utc + TimeDelta::days(1) {
+                let to = from + TimeDelta::days(360);
+                got.extend(bounded.between(from, to).unwrap().into_iter().filter(|i| i.start_utc >= from));
+                from = to;
+            }
+            prop_assert_eq!(&got[..], &all[..k]);
+            prop_assert_eq!(bounded.last_end().unwrap(), Some(all[k - 1].end_utc));
         }
     }
 }
