@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod delegation;
+pub mod ical;
 pub mod identity;
 pub mod meeting;
 pub mod recurrence;
