@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod delegations;
+pub mod export;
 pub mod meetings;
 pub mod ops;
 pub mod problem;
@@ -65,6 +66,7 @@ pub fn path_config() -> web::PathConfig {
         (name = "delegations", description = "The directory of delegations"),
         (name = "users", description = "A delegation's users"),
         (name = "meetings", description = "Meetings across time zones, responses, conflicts and the schedule"),
+        (name = "calendar", description = "iCalendar export: one meeting's .ics, and subscribable feeds"),
         (name = "audit", description = "The append-only record of every change"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
@@ -173,14 +175,20 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(delegations::deactivate_user)
             .service(meetings::create)
             .service(meetings::list)
+            // Before `/meetings/{id}`, whose `{id}` would take `x.ics`.
+            .service(export::meeting_ics)
             .service(meetings::get)
             .service(meetings::update)
             .service(meetings::cancel)
             .service(meetings::respond)
             .service(meetings::put_occurrence)
             .service(meetings::schedule)
+            .service(export::create_feed)
+            .service(export::list_feeds)
+            .service(export::revoke_feed)
             .service(audit::list),
     )
+    .service(export::feed_ics)
     .service(ops::healthz)
     .service(ops::readyz)
     .service(ops::metrics)

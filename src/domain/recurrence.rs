@@ -157,6 +157,17 @@ impl Rule {
         &self.text
     }
 
+    /// The rule as RFC 5545 wants it beside a zoned DTSTART: UNTIL as a UTC instant (a date
+    /// UNTIL becomes the end of that date in `zone`).
+    pub fn to_ical(&self, zone: Tz) -> String {
+        let until = match self.until {
+            None => return self.floating.clone(),
+            Some(Until::Instant(t)) => t,
+            Some(Until::Date(d)) => time::resolve_in_series(d.and_hms_opt(23, 59, 59).unwrap_or_default(), zone),
+        };
+        format!("{};UNTIL={}", self.floating, until.format("%Y%m%dT%H%M%SZ"))
+    }
+
     pub fn is_bounded(&self) -> bool {
         self.until.is_some() || self.count.is_some()
     }

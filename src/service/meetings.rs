@@ -216,33 +216,33 @@ pub enum Created {
 // Rows
 
 #[derive(Queryable, Debug, Clone)]
-struct MeetingRow {
-    id: String,
-    host_delegation_id: String,
-    title: String,
-    description: Option<String>,
-    location: Option<String>,
-    time_zone: String,
-    start_local: NaiveDateTime,
-    end_local: NaiveDateTime,
-    disambiguation: Option<String>,
-    start_utc: NaiveDateTime,
-    end_utc: NaiveDateTime,
-    recurrence: Option<String>,
+pub(super) struct MeetingRow {
+    pub(super) id: String,
+    pub(super) host_delegation_id: String,
+    pub(super) title: String,
+    pub(super) description: Option<String>,
+    pub(super) location: Option<String>,
+    pub(super) time_zone: String,
+    pub(super) start_local: NaiveDateTime,
+    pub(super) end_local: NaiveDateTime,
+    pub(super) disambiguation: Option<String>,
+    pub(super) start_utc: NaiveDateTime,
+    pub(super) end_utc: NaiveDateTime,
+    pub(super) recurrence: Option<String>,
     #[allow(dead_code)]
-    span_start_utc: NaiveDateTime,
+    pub(super) span_start_utc: NaiveDateTime,
     #[allow(dead_code)]
-    span_end_utc: NaiveDateTime,
-    status: String,
-    confidentiality: String,
-    channel_id: Option<String>,
-    forum_id: Option<String>,
-    sequence: i64,
-    version: i64,
+    pub(super) span_end_utc: NaiveDateTime,
+    pub(super) status: String,
+    pub(super) confidentiality: String,
+    pub(super) channel_id: Option<String>,
+    pub(super) forum_id: Option<String>,
+    pub(super) sequence: i64,
+    pub(super) version: i64,
     #[allow(dead_code)]
-    tzdb_version: String,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    pub(super) tzdb_version: String,
+    pub(super) created_at: NaiveDateTime,
+    pub(super) updated_at: NaiveDateTime,
 }
 
 type ParticipantRow = (
@@ -259,7 +259,7 @@ fn stored<T>(value: Option<T>, what: &str, raw: &str) -> Result<T, AppError> {
 }
 
 impl MeetingRow {
-    fn status(&self) -> Result<MeetingStatus, AppError> {
+    pub(super) fn status(&self) -> Result<MeetingStatus, AppError> {
         stored(MeetingStatus::parse(&self.status), "status", &self.status)
     }
 
@@ -308,11 +308,11 @@ impl MeetingRow {
 // ---------------------------------------------------------------------------------------------
 // Visibility, in SQL
 
-type BoxedMeetings<'a> = meetings::BoxedQuery<'a, MultiBackend>;
+pub(super) type BoxedMeetings<'a> = meetings::BoxedQuery<'a, MultiBackend>;
 
 /// Meetings `viewer` may see: its delegation takes part, or the meeting is public. (Forum
 /// visibility joins here when forums exist.)
-fn visible<'a>(query: BoxedMeetings<'a>, viewer: Option<&str>) -> BoxedMeetings<'a> {
+pub(super) fn visible<'a>(query: BoxedMeetings<'a>, viewer: Option<&str>) -> BoxedMeetings<'a> {
     match viewer {
         Some(delegation_id) => query.filter(
             meetings::confidentiality
@@ -339,7 +339,7 @@ fn load_visible(conn: &mut DbConnection, ctx: &Context, id: &str) -> Result<Meet
     .ok_or_else(|| AppError::not_found("meeting"))
 }
 
-fn participants_of(
+pub(super) fn participants_of(
     conn: &mut DbConnection,
     ids: &[String],
 ) -> Result<HashMap<String, Vec<Participant>>, AppError> {
@@ -442,7 +442,7 @@ fn view(
 pub const CONFLICT_HORIZON_DAYS: i64 = 366;
 
 /// The overrides of these meetings' occurrences.
-fn overrides_of(
+pub(super) fn overrides_of(
     conn: &mut DbConnection,
     ids: &[String],
 ) -> Result<HashMap<String, Vec<Override>>, AppError> {
@@ -487,7 +487,7 @@ fn series_of(
     Series::new(Rule::parse(rule)?, zone, start_local, duration)
 }
 
-fn timeline_of(row: &MeetingRow, overrides: Vec<Override>) -> Result<Timeline, AppError> {
+pub(super) fn timeline_of(row: &MeetingRow, overrides: Vec<Override>) -> Result<Timeline, AppError> {
     let (start, end) = (row.start_utc.and_utc(), row.end_utc.and_utc());
     let series = match &row.recurrence {
         Some(rule) => {
@@ -628,7 +628,7 @@ fn slot_error(error: SlotError) -> AppError {
     }
 }
 
-fn parse_zone(raw: &str) -> Result<TimeZone, AppError> {
+pub(super) fn parse_zone(raw: &str) -> Result<TimeZone, AppError> {
     TimeZone::parse(raw).map_err(|e| AppError::UnknownTimeZone(format!("time_zone: {e}")))
 }
 

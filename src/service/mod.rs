@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bootstrap;
 pub mod delegations;
+pub mod export;
 pub mod idempotency;
 pub mod identity;
 pub mod meetings;

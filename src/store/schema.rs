@@ -125,6 +125,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    feeds (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        scope -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     idempotency_keys (user_id, idempotency_key) {
         user_id -> Text,
         idempotency_key -> Text,
@@ -137,6 +149,7 @@ diesel::table! {
 }
 
 diesel::joinable!(meeting_participants -> meetings (meeting_id));
+diesel::joinable!(feeds -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     delegations,
@@ -148,5 +161,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     meetings,
     meeting_participants,
     meeting_overrides,
-    idempotency_keys
+    idempotency_keys,
+    feeds
 );

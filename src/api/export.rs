@@ -1,0 +1,114 @@
+//! iCalendar: `GET /api/v1/meetings/{id}.ics`, the feeds API, and `GET /feeds/{token}.ics`.
+
+use actix_web::http::header;
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+
+use super::auth::Caller;
+use super::problem::Problem;
+use super::AppState;
+use crate::domain::ical;
+use crate::error::AppError;
+use crate::service::export::{self, CreatedFeed, Feed, NewFeed};
+
+/// `text/calendar` with an ETag of the body; a matching `If-None-Match` gets 304.
+fn calendar(req: &HttpRequest, body: String) -> HttpResponse {
+    let etag = ical::etag(&body);
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if matches { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    response
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::CACHE_CONTROL, "private, max-age=0, must-revalidate"));
+    if matches {
+        return response.finish();
+    }
+    response.content_type("text/calendar; charset=utf-8").body(body)
+}
+
+/// One meeting (a series with its overrides) as an iCalendar file.
+#[utoipa::path(
+    operation_id = "get_meeting_ics",
+    tag = "calendar",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "RFC 5545 calendar", content_type = "text/calendar", body = String),
+        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 404, description = "No such meeting, or not visible", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/meetings/{id}.ics")]
+pub async fn meeting_ics(state: web::Data<AppState>, caller: Caller, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let body = export::meeting_ics(&state.store, &caller.0, id.into_inner()).await?;
+    Ok(calendar(&req, body))
+}
+
+/// Create a calendar feed for yourself. The token (in `url`) is shown only in this answer.
+#[utoipa::path(
+    operation_id = "create_feed",
+    tag = "calendar",
+    security(("bearer" = [])),
+    request_body = NewFeed,
+    responses(
+        (status = 201, description = "Created: keep the URL, it is not shown again", body = CreatedFeed),
+        (status = 422, description = "Invalid name or scope", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/feeds")]
+pub async fn create_feed(state: web::Data<AppState>, caller: Caller, body: web::Json<NewFeed>) -> Result<HttpResponse, AppError> {
+    let feed = export::create_feed(&state.store, &state.config, &caller.0, body.into_inner()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/feeds/{}", feed.id)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(feed))
+}
+
+/// Your feeds (without their tokens).
+#[utoipa::path(
+    operation_id = "list_feeds",
+    tag = "calendar",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Your active feeds", body = Vec<Feed>))
+)]
+#[get("/feeds")]
+pub async fn list_feeds(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(export::list_feeds(&state.store, &caller.0).await?))
+}
+
+/// Revoke one of your feeds: its URL answers 404 from now on.
+#[utoipa::path(
+    operation_id = "revoke_feed",
+    tag = "calendar",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Feed id")),
+    responses(
+        (status = 200, description = "Revoked", body = Feed),
+        (status = 404, description = "No such feed of yours", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[delete("/feeds/{id}")]
+pub async fn revoke_feed(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(export::revoke_feed(&state.store, &caller.0, id.into_inner()).await?))
+}
+
+/// The feed itself, for calendar clients: no other authentication than the token in the URL.
+#[utoipa::path(
+    operation_id = "get_feed",
+    tag = "calendar",
+    params(("token" = String, Path, description = "The feed's secret token")),
+    responses(
+        (status = 200, description = "RFC 5545 calendar (METHOD:PUBLISH)", content_type = "text/calendar", body = String),
+        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 404, description = "Unknown or revoked token", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/feeds/{token}.ics")]
+pub async fn feed_ics(state: web::Data<AppState>, req: HttpRequest, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+    match export::feed_calendar(&state.store, token.into_inner()).await? {
+        Some(body) => Ok(calendar(&req, body)),
+        None => Err(AppError::not_found("feed")),
+    }
+}
