@@ -18,14 +18,20 @@ fn calendar(req: &HttpRequest, body: String) -> HttpResponse {
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let mut response = if matches { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    let mut response = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
     response
         .insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "private, max-age=0, must-revalidate"));
     if matches {
         return response.finish();
     }
-    response.content_type("text/calendar; charset=utf-8").body(body)
+    response
+        .content_type("text/calendar; charset=utf-8")
+        .body(body)
 }
 
 /// One meeting (a series with its overrides) as an iCalendar file.
@@ -41,7 +47,12 @@ fn calendar(req: &HttpRequest, body: String) -> HttpResponse {
     )
 )]
 #[get("/meetings/{id}.ics")]
-pub async fn meeting_ics(state: web::Data<AppState>, caller: Caller, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn meeting_ics(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let body = export::meeting_ics(&state.store, &caller.0, id.into_inner()).await?;
     Ok(calendar(&req, body))
 }
@@ -58,8 +69,13 @@ pub async fn meeting_ics(state: web::Data<AppState>, caller: Caller, req: HttpRe
     )
 )]
 #[post("/feeds")]
-pub async fn create_feed(state: web::Data<AppState>, caller: Caller, body: web::Json<NewFeed>) -> Result<HttpResponse, AppError> {
-    let feed = export::create_feed(&state.store, &state.config, &caller.0, body.into_inner()).await?;
+pub async fn create_feed(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewFeed>,
+) -> Result<HttpResponse, AppError> {
+    let feed =
+        export::create_feed(&state.store, &state.config, &caller.0, body.into_inner()).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/feeds/{}", feed.id)))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -74,7 +90,10 @@ pub async fn create_feed(state: web::Data<AppState>, caller: Caller, body: web::
     responses((status = 200, description = "Your active feeds", body = Vec<Feed>))
 )]
 #[get("/feeds")]
-pub async fn list_feeds(state: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, AppError> {
+pub async fn list_feeds(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(export::list_feeds(&state.store, &caller.0).await?))
 }
 
@@ -90,8 +109,13 @@ pub async fn list_feeds(state: web::Data<AppState>, caller: Caller) -> Result<Ht
     )
 )]
 #[delete("/feeds/{id}")]
-pub async fn revoke_feed(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(export::revoke_feed(&state.store, &caller.0, id.into_inner()).await?))
+pub async fn revoke_feed(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok()
+        .json(export::revoke_feed(&state.store, &caller.0, id.into_inner()).await?))
 }
 
 /// The feed itself, for calendar clients: no other authentication than the token in the URL.
@@ -106,7 +130,11 @@ pub async fn revoke_feed(state: web::Data<AppState>, caller: Caller, id: web::Pa
     )
 )]
 #[get("/feeds/{token}.ics")]
-pub async fn feed_ics(state: web::Data<AppState>, req: HttpRequest, token: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn feed_ics(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     match export::feed_calendar(&state.store, token.into_inner()).await? {
         Some(body) => Ok(calendar(&req, body)),
         None => Err(AppError::not_found("feed")),

@@ -163,7 +163,9 @@ impl Rule {
         let until = match self.until {
             None => return self.floating.clone(),
             Some(Until::Instant(t)) => t,
-            Some(Until::Date(d)) => time::resolve_in_series(d.and_hms_opt(23, 59, 59).unwrap_or_default(), zone),
+            Some(Until::Date(d)) => {
+                time::resolve_in_series(d.and_hms_opt(23, 59, 59).unwrap_or_default(), zone)
+            }
         };
         format!("{};UNTIL={}", self.floating, until.format("%Y%m%dT%H%M%SZ"))
     }

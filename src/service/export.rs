@@ -8,7 +8,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
-use super::meetings::{overrides_of, parse_zone, participants_of, timeline_of, visible, MeetingRow};
+use super::meetings::{
+    overrides_of, parse_zone, participants_of, timeline_of, visible, MeetingRow,
+};
 use super::{is_unique_violation, Context};
 use crate::config::Config;
 use crate::domain::access::Principal;
@@ -63,17 +65,27 @@ fn class(raw: &str) -> &'static str {
 
 /// The VEVENTs of these meetings (a series: its master, plus one per moved or re-statused
 /// occurrence; cancelled occurrences as EXDATE), and the range their time zones must cover.
-fn events(conn: &mut DbConnection, rows: Vec<MeetingRow>) -> Result<(Vec<Event>, DateTime<Utc>, DateTime<Utc>), AppError> {
+fn events(
+    conn: &mut DbConnection,
+    rows: Vec<MeetingRow>,
+) -> Result<(Vec<Event>, DateTime<Utc>, DateTime<Utc>), AppError> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut participants = participants_of(conn, &ids)?;
     let mut overrides = overrides_of(conn, &ids)?;
     let parties: Vec<(String, String, String, Option<String>)> = delegations::table
         .filter(
             delegations::id.eq_any(
-                mp::table.filter(mp::meeting_id.eq_any(&ids)).select(mp::delegation_id),
+                mp::table
+                    .filter(mp::meeting_id.eq_any(&ids))
+                    .select(mp::delegation_id),
             ),
         )
-        .select((delegations::id, delegations::code, delegations::name, delegations::contact_email))
+        .select((
+            delegations::id,
+            delegations::code,
+            delegations::name,
+            delegations::contact_email,
+        ))
         .load(conn)?;
     let party_of = |id: &str| {
         parties
@@ -90,8 +102,14 @@ fn events(conn: &mut DbConnection, rows: Vec<MeetingRow>) -> Result<(Vec<Event>,
     for row in rows {
         let zone = parse_zone(&row.time_zone)?.tz();
         let timeline = timeline_of(&row, overrides.remove(&row.id).unwrap_or_default())?;
-        let (span_start, span_end) = timeline.span().map_err(|e| AppError::internal(e.to_string()))?;
-        let end = if span_end >= unbounded_end() { horizon } else { span_end.min(horizon) };
+        let (span_start, span_end) = timeline
+            .span()
+            .map_err(|e| AppError::internal(e.to_string()))?;
+        let end = if span_end >= unbounded_end() {
+            horizon
+        } else {
+            span_end.min(horizon)
+        };
         from = Some(from.map_or(span_start, |f| f.min(span_start)));
         to = Some(to.map_or(end, |t| t.max(end)));
         let people = participants.remove(&row.id).unwrap_or_default();
@@ -257,13 +275,24 @@ pub struct CreatedFeed {
 }
 
 fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
-pub async fn create_feed(store: &Store, config: &Config, ctx: &Context, input: NewFeed) -> Result<CreatedFeed, AppError> {
+pub async fn create_feed(
+    store: &Store,
+    config: &Config,
+    ctx: &Context,
+    input: NewFeed,
+) -> Result<CreatedFeed, AppError> {
     let n = input.name.trim().chars().count();
     if n == 0 || input.name.chars().count() > 200 {
-        return Err(AppError::invalid_fields(vec![FieldError::new("name", "must be 1 to 200 characters")]));
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "name",
+            "must be 1 to 200 characters",
+        )]));
     }
     let mut bytes = [0_u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -300,7 +329,13 @@ pub async fn create_feed(store: &Store, config: &Config, ctx: &Context, input: N
                     feeds::created_at.eq(at),
                 ))
                 .execute(conn)
-                .map_err(|e| if is_unique_violation(&e) { AppError::Conflict("retry".into()) } else { e.into() })?;
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        AppError::Conflict("retry".into())
+                    } else {
+                        e.into()
+                    }
+                })?;
             super::audit::record(
                 conn,
                 &actor,
@@ -325,7 +360,13 @@ pub async fn create_feed(store: &Store, config: &Config, ctx: &Context, input: N
         .await
 }
 
-type FeedRow = (String, String, String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>);
+type FeedRow = (
+    String,
+    String,
+    String,
+    chrono::NaiveDateTime,
+    Option<chrono::NaiveDateTime>,
+);
 
 fn feed_view((id, name, scope, created_at, revoked_at): FeedRow) -> Feed {
     Feed {
@@ -345,7 +386,13 @@ pub async fn list_feeds(store: &Store, ctx: &Context) -> Result<Vec<Feed>, AppEr
             let rows: Vec<FeedRow> = feeds::table
                 .filter(feeds::user_id.eq(&user_id))
                 .filter(feeds::revoked_at.is_null())
-                .select((feeds::id, feeds::name, feeds::scope, feeds::created_at, feeds::revoked_at))
+                .select((
+                    feeds::id,
+                    feeds::name,
+                    feeds::scope,
+                    feeds::created_at,
+                    feeds::revoked_at,
+                ))
                 .order(feeds::created_at.asc())
                 .load(conn)?;
             Ok(rows.into_iter().map(feed_view).collect())
@@ -363,7 +410,13 @@ pub async fn revoke_feed(store: &Store, ctx: &Context, id: String) -> Result<Fee
             let row: FeedRow = feeds::table
                 .filter(feeds::id.eq(&id))
                 .filter(feeds::user_id.eq(&user_id))
-                .select((feeds::id, feeds::name, feeds::scope, feeds::created_at, feeds::revoked_at))
+                .select((
+                    feeds::id,
+                    feeds::name,
+                    feeds::scope,
+                    feeds::created_at,
+                    feeds::revoked_at,
+                ))
                 .first(conn)
                 .optional()?
                 .ok_or_else(|| AppError::not_found("feed"))?;
@@ -385,7 +438,13 @@ pub async fn revoke_feed(store: &Store, ctx: &Context, id: String) -> Result<Fee
             }
             let row: FeedRow = feeds::table
                 .filter(feeds::id.eq(&id))
-                .select((feeds::id, feeds::name, feeds::scope, feeds::created_at, feeds::revoked_at))
+                .select((
+                    feeds::id,
+                    feeds::name,
+                    feeds::scope,
+                    feeds::created_at,
+                    feeds::revoked_at,
+                ))
                 .first(conn)?;
             Ok(feed_view(row))
         })
@@ -398,14 +457,22 @@ pub async fn feed_calendar(store: &Store, token: String) -> Result<Option<String
     let hash = token_hash(&token);
     store
         .read(move |conn| {
-            let found: Option<(String, String, String, String, String, Option<String>)> = feeds::table
-                .inner_join(users::table)
-                .filter(feeds::token_hash.eq(&hash))
-                .filter(feeds::revoked_at.is_null())
-                .filter(users::active.eq(true))
-                .select((feeds::token_hash, feeds::name, feeds::scope, users::id, users::role, users::delegation_id))
-                .first(conn)
-                .optional()?;
+            let found: Option<(String, String, String, String, String, Option<String>)> =
+                feeds::table
+                    .inner_join(users::table)
+                    .filter(feeds::token_hash.eq(&hash))
+                    .filter(feeds::revoked_at.is_null())
+                    .filter(users::active.eq(true))
+                    .select((
+                        feeds::token_hash,
+                        feeds::name,
+                        feeds::scope,
+                        users::id,
+                        users::role,
+                        users::delegation_id,
+                    ))
+                    .first(conn)
+                    .optional()?;
             let Some((stored, name, scope, user_id, role, delegation_id)) = found else {
                 return Ok(None);
             };
@@ -421,19 +488,23 @@ pub async fn feed_calendar(store: &Store, token: String) -> Result<Option<String
             let since = (Utc::now() - TimeDelta::days(FEED_PAST_DAYS)).naive_utc();
             let rows: Vec<MeetingRow> = match (FeedScope::parse(&scope), &owner.delegation_id) {
                 (FeedScope::Participating, Some(d)) => meetings::table
-                    .filter(meetings::id.eq_any(
-                        mp::table
-                            .filter(mp::delegation_id.eq(d.clone()))
-                            .filter(mp::span_end_utc.gt(since))
-                            .select(mp::meeting_id),
-                    ))
+                    .filter(
+                        meetings::id.eq_any(
+                            mp::table
+                                .filter(mp::delegation_id.eq(d.clone()))
+                                .filter(mp::span_end_utc.gt(since))
+                                .select(mp::meeting_id),
+                        ),
+                    )
                     .order((meetings::start_utc.asc(), meetings::id.asc()))
                     .load(conn)?,
                 (FeedScope::Participating, None) => Vec::new(),
-                (FeedScope::Visible, _) => visible(meetings::table.into_boxed(), owner.delegation_id.as_deref())
-                    .filter(meetings::span_end_utc.gt(since))
-                    .order((meetings::start_utc.asc(), meetings::id.asc()))
-                    .load(conn)?,
+                (FeedScope::Visible, _) => {
+                    visible(meetings::table.into_boxed(), owner.delegation_id.as_deref())
+                        .filter(meetings::span_end_utc.gt(since))
+                        .order((meetings::start_utc.asc(), meetings::id.asc()))
+                        .load(conn)?
+                }
             };
             let (events, from, to) = events(conn, rows)?;
             Ok(Some(ical::calendar(Some(&name), true, &events, from, to)))

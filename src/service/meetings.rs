@@ -487,7 +487,10 @@ fn series_of(
     Series::new(Rule::parse(rule)?, zone, start_local, duration)
 }
 
-pub(super) fn timeline_of(row: &MeetingRow, overrides: Vec<Override>) -> Result<Timeline, AppError> {
+pub(super) fn timeline_of(
+    row: &MeetingRow,
+    overrides: Vec<Override>,
+) -> Result<Timeline, AppError> {
     let (start, end) = (row.start_utc.and_utc(), row.end_utc.and_utc());
     let series = match &row.recurrence {
         Some(rule) => {

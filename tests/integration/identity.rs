@@ -432,6 +432,31 @@ async fn role_matrix(app: TestApp) {
         ),
         (
             "GET",
+            "/api/v1/meetings/{M}.ics",
+            None,
+            [404, 200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "POST",
+            "/api/v1/feeds",
+            Some(json!({"name": "Mine"})),
+            [201, 201, 201, 201, 201, 201, 201],
+        ),
+        (
+            "GET",
+            "/api/v1/feeds",
+            None,
+            [200, 200, 200, 200, 200, 200, 200],
+        ),
+        // {F} is a feed of a-viewer's: only its owner revokes it; to anyone else it does not exist.
+        (
+            "DELETE",
+            "/api/v1/feeds/{F}",
+            None,
+            [404, 404, 404, 200, 404, 404, 404],
+        ),
+        (
+            "GET",
             "/api/v1/schedule?from=2027-05-01T00:00:00Z&to=2027-06-01T00:00:00Z",
             None,
             [200, 200, 200, 200, 200, 200, 200],
@@ -466,6 +491,18 @@ async fn role_matrix(app: TestApp) {
                     )
                     .await;
                 path = path.replace("{M}", created["id"].as_str().unwrap());
+            }
+            if path.contains("{F}") {
+                let created = app
+                    .expect(
+                        201,
+                        "POST",
+                        "/api/v1/feeds",
+                        Some(w.token("a-viewer")),
+                        Some(json!({"name": "Target"})),
+                    )
+                    .await;
+                path = path.replace("{F}", created["id"].as_str().unwrap());
             }
             if path.contains("{S}") {
                 let created = app
@@ -505,7 +542,8 @@ async fn role_matrix(app: TestApp) {
             .replace("{A}", &w.a)
             .replace("{U}", &w.ids["a-viewer"])
             .replace("{M}", &w.a)
-            .replace("{S}", &w.a);
+            .replace("{S}", &w.a)
+            .replace("{F}", &w.a);
         assert_eq!(
             app.call(method, &path, None, body.clone()).await.status(),
             401,

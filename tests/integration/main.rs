@@ -7,6 +7,7 @@
 mod helpers;
 
 mod binary;
+mod calendar;
 mod identity;
 mod meetings;
 mod ops;
