@@ -184,7 +184,18 @@ fn events(
     }
     let from = from.map_or(horizon, |f| year_start((f - TimeDelta::days(1)).year()));
     let to = to.map_or(horizon, |t| year_start((t + TimeDelta::days(1)).year() + 1));
-    Ok((out, from, to))
+    Ok(Rendering {
+        events: out,
+        from,
+        to,
+    })
+}
+
+/// The events of a calendar and the range its time zones must cover.
+struct Rendering {
+    events: Vec<Event>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
 }
 
 fn year_start(year: i32) -> DateTime<Utc> {
@@ -205,8 +216,8 @@ pub async fn meeting_ics(store: &Store, ctx: &Context, id: String) -> Result<Str
                 .optional()?
                 .ok_or_else(|| AppError::not_found("meeting"))?;
             let name = row.title.clone();
-            let (events, from, to) = events(conn, vec![row])?;
-            Ok(ical::calendar(Some(&name), false, &events, from, to))
+            let r = events(conn, vec![row])?;
+            Ok(ical::calendar(Some(&name), false, &r.events, r.from, r.to))
         })
         .await
 }
@@ -506,8 +517,14 @@ pub async fn feed_calendar(store: &Store, token: String) -> Result<Option<String
                         .load(conn)?
                 }
             };
-            let (events, from, to) = events(conn, rows)?;
-            Ok(Some(ical::calendar(Some(&name), true, &events, from, to)))
+            let r = events(conn, rows)?;
+            Ok(Some(ical::calendar(
+                Some(&name),
+                true,
+                &r.events,
+                r.from,
+                r.to,
+            )))
         })
         .await
 }
