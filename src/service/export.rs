@@ -65,10 +65,7 @@ fn class(raw: &str) -> &'static str {
 
 /// The VEVENTs of these meetings (a series: its master, plus one per moved or re-statused
 /// occurrence; cancelled occurrences as EXDATE), and the range their time zones must cover.
-fn events(
-    conn: &mut DbConnection,
-    rows: Vec<MeetingRow>,
-) -> Result<(Vec<Event>, DateTime<Utc>, DateTime<Utc>), AppError> {
+fn events(conn: &mut DbConnection, rows: Vec<MeetingRow>) -> Result<Rendering, AppError> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut participants = participants_of(conn, &ids)?;
     let mut overrides = overrides_of(conn, &ids)?;
