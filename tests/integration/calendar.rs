@@ -4,7 +4,7 @@
 use icalendar::parser::{read_calendar, unfold};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, TestApp, World};
+use crate::helpers::{TestApp, World};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -266,16 +266,13 @@ async fn a_series_exports_with_rrule_exdate_and_overrides(app: TestApp) {
         )
         .await;
     let id = list["items"][0]["id"].as_str().unwrap();
-    assert_problem(
-        app.call(
-            "GET",
-            &format!("/api/v1/meetings/{id}.ics"),
-            Some(&c_token),
-            None,
-        )
-        .await,
+    app.expect_problem(
         404,
         "not-found",
+        "GET",
+        &format!("/api/v1/meetings/{id}.ics"),
+        Some(&c_token),
+        None,
     )
     .await;
 }
@@ -402,16 +399,13 @@ async fn feeds_hold_what_the_owner_may_see_and_stop_when_revoked(app: TestApp) {
         .await;
     assert!(theirs.as_array().unwrap().is_empty());
     let feed_id = created["id"].as_str().unwrap();
-    assert_problem(
-        app.call(
-            "DELETE",
-            &format!("/api/v1/feeds/{feed_id}"),
-            Some(w.token("a-admin")),
-            None,
-        )
-        .await,
+    app.expect_problem(
         404,
         "not-found",
+        "DELETE",
+        &format!("/api/v1/feeds/{feed_id}"),
+        Some(w.token("a-admin")),
+        None,
     )
     .await;
 
@@ -510,16 +504,13 @@ async fn feeds_hold_what_the_owner_may_see_and_stop_when_revoked(app: TestApp) {
     assert_eq!(unchanged.status(), 304);
 
     // Unknown, revoked, or of a deactivated owner → 404.
-    assert_problem(
-        app.call(
-            "GET",
-            "/feeds/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics",
-            None,
-            None,
-        )
-        .await,
+    app.expect_problem(
         404,
         "not-found",
+        "GET",
+        "/feeds/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.ics",
+        None,
+        None,
     )
     .await;
     let revoked = app
@@ -532,7 +523,8 @@ async fn feeds_hold_what_the_owner_may_see_and_stop_when_revoked(app: TestApp) {
         )
         .await;
     assert!(revoked["revoked_at"].is_string());
-    assert_problem(app.call("GET", &url, None, None).await, 404, "not-found").await;
+    app.expect_problem(404, "not-found", "GET", &url, None, None)
+        .await;
     app.expect(
         200,
         "DELETE",
@@ -541,23 +533,22 @@ async fn feeds_hold_what_the_owner_may_see_and_stop_when_revoked(app: TestApp) {
         None,
     )
     .await;
-    assert_problem(
-        app.call("GET", visible["url"].as_str().unwrap(), None, None)
-            .await,
+    app.expect_problem(
         404,
         "not-found",
+        "GET",
+        visible["url"].as_str().unwrap(),
+        None,
+        None,
     )
     .await;
-    assert_problem(
-        app.call(
-            "POST",
-            "/api/v1/feeds",
-            Some(w.token("a-admin")),
-            Some(json!({"name": "", "scope": "participating"})),
-        )
-        .await,
+    app.expect_problem(
         422,
         "validation",
+        "POST",
+        "/api/v1/feeds",
+        Some(w.token("a-admin")),
+        Some(json!({"name": "", "scope": "participating"})),
     )
     .await;
 }

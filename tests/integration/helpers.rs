@@ -291,6 +291,19 @@ impl TestApp {
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
     }
 
+    /// `call`, expecting a problem with this status and code; returns its body.
+    pub async fn expect_problem(
+        &self,
+        status: u16,
+        code: &str,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        assert_problem(self.call(method, path, token, body).await, status, code).await
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> String {
         let body = self
             .expect(

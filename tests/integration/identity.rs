@@ -305,12 +305,8 @@ async fn token_keys_rotate(db: TestDatabase) {
     let db = app.stop().await;
 
     let app = db.spawn_app_with(&[("ENTENTE_JWT_SECRET", new)]).await;
-    assert_problem(
-        app.call("GET", "/api/v1/me", Some(&token), None).await,
-        401,
-        "unauthorized",
-    )
-    .await;
+    app.expect_problem(401, "unauthorized", "GET", "/api/v1/me", Some(&token), None)
+        .await;
     app.expect(200, "GET", "/api/v1/me", Some(&fresh), None)
         .await;
 }
@@ -903,21 +899,19 @@ async fn users_are_validated_and_deactivation_ends_their_access(app: TestApp) {
 
     // A user of another delegation cannot be deactivated through this one.
     let foreign = format!("{users}/{}", w.ids["b-viewer"]);
-    assert_problem(
-        app.call("DELETE", &foreign, Some(w.token("platform")), None)
-            .await,
+    app.expect_problem(
         404,
         "not-found",
+        "DELETE",
+        &foreign,
+        Some(w.token("platform")),
+        None,
     )
     .await;
     // Nobody deactivates themselves.
     let me = format!("{users}/{}", w.ids["a-admin"]);
-    assert_problem(
-        app.call("DELETE", &me, Some(admin), None).await,
-        409,
-        "conflict",
-    )
-    .await;
+    app.expect_problem(409, "conflict", "DELETE", &me, Some(admin), None)
+        .await;
 
     let clerk = format!("{users}/{}", created["id"].as_str().unwrap());
     let clerk_token = app.login("new.clerk", USER_PASSWORD).await;
@@ -926,11 +920,13 @@ async fn users_are_validated_and_deactivation_ends_their_access(app: TestApp) {
         (gone["active"].as_bool(), gone["version"].as_i64()),
         (Some(false), Some(2))
     );
-    assert_problem(
-        app.call("GET", "/api/v1/me", Some(&clerk_token), None)
-            .await,
+    app.expect_problem(
         401,
         "unauthorized",
+        "GET",
+        "/api/v1/me",
+        Some(&clerk_token),
+        None,
     )
     .await;
     let login = app

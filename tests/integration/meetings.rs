@@ -173,13 +173,16 @@ async fn local_times_that_do_not_exist_or_occur_twice(app: TestApp) {
         "2027-11-07T01:30",
         "2027-11-07T02:30",
     );
-    let problem = assert_problem(
-        app.call("POST", "/api/v1/meetings", Some(token), Some(twice.clone()))
-            .await,
-        422,
-        "ambiguous-local-time",
-    )
-    .await;
+    let problem = app
+        .expect_problem(
+            422,
+            "ambiguous-local-time",
+            "POST",
+            "/api/v1/meetings",
+            Some(token),
+            Some(twice.clone()),
+        )
+        .await;
     assert!(problem["detail"]
         .as_str()
         .unwrap()
@@ -328,13 +331,16 @@ async fn bookings_are_validated(app: TestApp) {
         (with("venue", json!("Geneva")), "venue"),
     ];
     for (body, field) in cases {
-        let problem = assert_problem(
-            app.call("POST", "/api/v1/meetings", Some(token), Some(body.clone()))
-                .await,
-            422,
-            "validation",
-        )
-        .await;
+        let problem = app
+            .expect_problem(
+                422,
+                "validation",
+                "POST",
+                "/api/v1/meetings",
+                Some(token),
+                Some(body.clone()),
+            )
+            .await;
         assert_eq!(problem["errors"][0]["field"], field, "{body}");
     }
     // Exactly 200 title characters (Cyrillic: 400 bytes) is fine.
@@ -646,18 +652,23 @@ async fn changes_are_versioned_and_raise_the_sequence(app: TestApp) {
     // Only the host's admins and schedulers change it: a participant's admin gets 403, and B,
     // no longer a participant, cannot even see it any more.
     for token in [w.token("a-viewer"), c_tokens[0].as_str()] {
-        assert_problem(
-            app.call("PATCH", &path, Some(token), Some(json!({"title": "X"})))
-                .await,
+        app.expect_problem(
             403,
             "forbidden",
+            "PATCH",
+            &path,
+            Some(token),
+            Some(json!({"title": "X"})),
         )
         .await;
     }
-    assert_problem(
-        app.call("GET", &path, Some(w.token("b-admin")), None).await,
+    app.expect_problem(
         404,
         "not-found",
+        "GET",
+        &path,
+        Some(w.token("b-admin")),
+        None,
     )
     .await;
 
@@ -702,11 +713,13 @@ async fn cancelling_keeps_the_meeting(app: TestApp) {
     )
     .await;
     let path = format!("/api/v1/meetings/{}", m["id"].as_str().unwrap());
-    assert_problem(
-        app.call("DELETE", &path, Some(w.token("b-admin")), None)
-            .await,
+    app.expect_problem(
         403,
         "forbidden",
+        "DELETE",
+        &path,
+        Some(w.token("b-admin")),
+        None,
     )
     .await;
     let cancelled = app
@@ -756,28 +769,22 @@ async fn cancelling_keeps_the_meeting(app: TestApp) {
         .await;
     assert_eq!(schedule["occurrences"][0]["status"], "cancelled");
     // A cancelled meeting is not changed or answered any more.
-    assert_problem(
-        app.call(
-            "PATCH",
-            &path,
-            Some(w.token("a-admin")),
-            Some(json!({"title": "Revived"})),
-        )
-        .await,
+    app.expect_problem(
         409,
         "conflict",
+        "PATCH",
+        &path,
+        Some(w.token("a-admin")),
+        Some(json!({"title": "Revived"})),
     )
     .await;
-    assert_problem(
-        app.call(
-            "POST",
-            &format!("{path}/response"),
-            Some(w.token("b-admin")),
-            Some(json!({"response": "accepted"})),
-        )
-        .await,
+    app.expect_problem(
         409,
         "conflict",
+        "POST",
+        &format!("{path}/response"),
+        Some(w.token("b-admin")),
+        Some(json!({"response": "accepted"})),
     )
     .await;
     let audit = app
@@ -820,40 +827,31 @@ async fn participants_answer(app: TestApp) {
         (answered["version"].as_i64(), answered["sequence"].as_i64()),
         (Some(2), Some(0))
     );
-    assert_problem(
-        app.call(
-            "POST",
-            &path,
-            Some(w.token("b-viewer")),
-            Some(json!({"response": "accepted"})),
-        )
-        .await,
+    app.expect_problem(
         403,
         "forbidden",
+        "POST",
+        &path,
+        Some(w.token("b-viewer")),
+        Some(json!({"response": "accepted"})),
     )
     .await;
-    assert_problem(
-        app.call(
-            "POST",
-            &path,
-            Some(w.token("b-admin")),
-            Some(json!({"response": "pending"})),
-        )
-        .await,
+    app.expect_problem(
         422,
         "validation",
+        "POST",
+        &path,
+        Some(w.token("b-admin")),
+        Some(json!({"response": "pending"})),
     )
     .await;
-    assert_problem(
-        app.call(
-            "POST",
-            &path,
-            Some(w.token("b-admin")),
-            Some(json!({"response": "maybe"})),
-        )
-        .await,
+    app.expect_problem(
         422,
         "validation",
+        "POST",
+        &path,
+        Some(w.token("b-admin")),
+        Some(json!({"response": "maybe"})),
     )
     .await;
 }
@@ -870,35 +868,26 @@ async fn a_third_delegation_sees_nothing(app: TestApp) {
     let id = m["id"].as_str().unwrap();
     let path = format!("/api/v1/meetings/{id}");
     for token in &c_tokens {
-        assert_problem(
-            app.call("GET", &path, Some(token), None).await,
+        app.expect_problem(404, "not-found", "GET", &path, Some(token), None)
+            .await;
+        app.expect_problem(
             404,
             "not-found",
+            "PATCH",
+            &path,
+            Some(token),
+            Some(json!({"title": "Mine"})),
         )
         .await;
-        assert_problem(
-            app.call("PATCH", &path, Some(token), Some(json!({"title": "Mine"})))
-                .await,
+        app.expect_problem(404, "not-found", "DELETE", &path, Some(token), None)
+            .await;
+        app.expect_problem(
             404,
             "not-found",
-        )
-        .await;
-        assert_problem(
-            app.call("DELETE", &path, Some(token), None).await,
-            404,
-            "not-found",
-        )
-        .await;
-        assert_problem(
-            app.call(
-                "POST",
-                &format!("{path}/response"),
-                Some(token),
-                Some(json!({"response": "accepted"})),
-            )
-            .await,
-            404,
-            "not-found",
+            "POST",
+            &format!("{path}/response"),
+            Some(token),
+            Some(json!({"response": "accepted"})),
         )
         .await;
         let list = app
@@ -936,12 +925,8 @@ async fn a_third_delegation_sees_nothing(app: TestApp) {
     );
     assert_eq!(a, b);
     // Platform admins belong to no delegation: they see only public meetings.
-    assert_problem(
-        app.call("GET", &path, Some(&w.platform), None).await,
-        404,
-        "not-found",
-    )
-    .await;
+    app.expect_problem(404, "not-found", "GET", &path, Some(&w.platform), None)
+        .await;
     // The unchanged meeting.
     let after = app
         .expect(200, "GET", &path, Some(w.token("a-viewer")), None)
@@ -962,28 +947,22 @@ async fn public_meetings_are_readable_by_all_but_changed_by_the_host(app: TestAp
     app.expect(200, "GET", &path, Some(&c_tokens[2]), None)
         .await;
     app.expect(200, "GET", &path, Some(&w.platform), None).await;
-    assert_problem(
-        app.call(
-            "PATCH",
-            &path,
-            Some(&c_tokens[0]),
-            Some(json!({"title": "X"})),
-        )
-        .await,
+    app.expect_problem(
         403,
         "forbidden",
+        "PATCH",
+        &path,
+        Some(&c_tokens[0]),
+        Some(json!({"title": "X"})),
     )
     .await;
-    assert_problem(
-        app.call(
-            "POST",
-            &format!("{path}/response"),
-            Some(&c_tokens[0]),
-            Some(json!({"response": "accepted"})),
-        )
-        .await,
+    app.expect_problem(
         403,
         "forbidden",
+        "POST",
+        &format!("{path}/response"),
+        Some(&c_tokens[0]),
+        Some(json!({"response": "accepted"})),
     )
     .await;
     // Made confidential again, it disappears for them.
@@ -995,12 +974,8 @@ async fn public_meetings_are_readable_by_all_but_changed_by_the_host(app: TestAp
         Some(json!({"confidentiality": "participants"})),
     )
     .await;
-    assert_problem(
-        app.call("GET", &path, Some(&c_tokens[2]), None).await,
-        404,
-        "not-found",
-    )
-    .await;
+    app.expect_problem(404, "not-found", "GET", &path, Some(&c_tokens[2]), None)
+        .await;
 }
 
 async fn lists_filter_and_paginate(app: TestApp) {
@@ -1107,11 +1082,13 @@ async fn lists_filter_and_paginate(app: TestApp) {
         "?from=2027-05-02T00:00:00Z&to=2027-05-01T00:00:00Z",
         "?room=1",
     ] {
-        assert_problem(
-            app.call("GET", &format!("/api/v1/meetings{bad}"), Some(token), None)
-                .await,
+        app.expect_problem(
             422,
             "validation",
+            "GET",
+            &format!("/api/v1/meetings{bad}"),
+            Some(token),
+            None,
         )
         .await;
     }
@@ -1189,16 +1166,13 @@ async fn the_schedule_window_and_zone(app: TestApp) {
             "unknown-time-zone",
         ),
     ] {
-        assert_problem(
-            app.call(
-                "GET",
-                &format!("/api/v1/schedule?{query}"),
-                Some(w.token("a-viewer")),
-                None,
-            )
-            .await,
+        app.expect_problem(
             422,
             code,
+            "GET",
+            &format!("/api/v1/schedule?{query}"),
+            Some(w.token("a-viewer")),
+            None,
         )
         .await;
     }

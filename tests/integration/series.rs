@@ -343,46 +343,37 @@ async fn one_occurrence_moved_and_one_cancelled(app: TestApp) {
     );
 
     // Errors: not an occurrence, a single meeting, a stale version, a gap, the wrong people.
-    assert_problem(
-        app.call(
-            "PUT",
-            &occurrence("2027-03-17T08:00:00Z"),
-            Some(w.token("a-scheduler")),
-            Some(json!({"status": "cancelled"})),
-        )
-        .await,
+    app.expect_problem(
         404,
         "not-found",
+        "PUT",
+        &occurrence("2027-03-17T08:00:00Z"),
+        Some(w.token("a-scheduler")),
+        Some(json!({"status": "cancelled"})),
     )
     .await;
-    assert_problem(
-        app.call(
-            "PUT",
-            &occurrence("not-a-time"),
-            Some(w.token("a-scheduler")),
-            Some(json!({})),
-        )
-        .await,
+    app.expect_problem(
         404,
         "not-found",
+        "PUT",
+        &occurrence("not-a-time"),
+        Some(w.token("a-scheduler")),
+        Some(json!({})),
     )
     .await;
     let single = app
         .expect(201, "POST", "/api/v1/meetings", Some(w.token("a-scheduler")), Some(json!({"title": "One", "participants": [w.b], "time_zone": "UTC", "start": "2027-06-01T10:00", "end": "2027-06-01T11:00"})))
         .await;
-    assert_problem(
-        app.call(
-            "PUT",
-            &format!(
-                "/api/v1/meetings/{}/occurrences/2027-06-01T10:00:00Z",
-                single["id"].as_str().unwrap()
-            ),
-            Some(w.token("a-scheduler")),
-            Some(json!({"status": "cancelled"})),
-        )
-        .await,
+    app.expect_problem(
         404,
         "not-found",
+        "PUT",
+        &format!(
+            "/api/v1/meetings/{}/occurrences/2027-06-01T10:00:00Z",
+            single["id"].as_str().unwrap()
+        ),
+        Some(w.token("a-scheduler")),
+        Some(json!({"status": "cancelled"})),
     )
     .await;
     let stale = app
@@ -404,16 +395,13 @@ async fn one_occurrence_moved_and_one_cancelled(app: TestApp) {
         )
         .await;
     assert_eq!(gap.status(), 200, "Moscow has no DST: 02:30 exists there");
-    assert_problem(
-        app.call(
-            "PUT",
-            &occurrence("2027-03-31T07:00:00Z"),
-            Some(w.token("b-admin")),
-            Some(json!({"status": "cancelled"})),
-        )
-        .await,
+    app.expect_problem(
         403,
         "forbidden",
+        "PUT",
+        &occurrence("2027-03-31T07:00:00Z"),
+        Some(w.token("b-admin")),
+        Some(json!({"status": "cancelled"})),
     )
     .await;
     let c = app
@@ -421,16 +409,13 @@ async fn one_occurrence_moved_and_one_cancelled(app: TestApp) {
         .await;
     app.create_user(&w.platform, &c, "c-admin", "admin").await;
     let c_token = app.login("c-admin", crate::helpers::USER_PASSWORD).await;
-    assert_problem(
-        app.call(
-            "PUT",
-            &occurrence("2027-03-31T07:00:00Z"),
-            Some(&c_token),
-            Some(json!({"status": "cancelled"})),
-        )
-        .await,
+    app.expect_problem(
         404,
         "not-found",
+        "PUT",
+        &occurrence("2027-03-31T07:00:00Z"),
+        Some(&c_token),
+        Some(json!({"status": "cancelled"})),
     )
     .await;
     let audit = app
