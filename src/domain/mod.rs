@@ -1,6 +1,7 @@
 //! Pure rules: no actix, no diesel, no I/O.
 
 pub mod access;
+pub mod channel;
 pub mod delegation;
 pub mod ical;
 pub mod identity;
