@@ -563,7 +563,7 @@ fn conflicts(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut overrides = overrides_of(conn, &ids)?;
+    let overrides = overrides_of(conn, &ids)?;
     let mut found = Vec::new();
     for (delegation_id, row) in &rows {
         let timeline = timeline_of(row, overrides.get(&row.id).cloned().unwrap_or_default())?;
@@ -584,7 +584,6 @@ fn conflicts(
             }
         }
     }
-    overrides.clear();
     found.sort_by(|a, b| (a.2, &a.0, &a.1).cmp(&(b.2, &b.0, &b.1)));
     let seen: BTreeSet<String> = visible(
         meetings::table.into_boxed(),

@@ -1276,28 +1276,28 @@ async fn race(app_one: &TestApp, app_two: &TestApp, token: &str, path: &str) {
     assert!(["One", "Two"].contains(&after["title"].as_str().unwrap()));
 }
 
-async fn concurrent_edits_with_the_same_version_one_wins(app: TestApp) {
-    let w = app.world().await;
-    for n in 0..5 {
+/// Five meetings, each edited at once through `one` and `two` with the same `If-Match`.
+async fn five_races(one: &TestApp, two: &TestApp) {
+    let w = one.world().await;
+    for n in 1..=5 {
         let m = book(
-            &app,
+            one,
             w.token("a-scheduler"),
             booking(
                 &[&w.b],
                 "UTC",
-                &format!("2027-05-0{}T10:00", n + 1),
-                &format!("2027-05-0{}T11:00", n + 1),
+                &format!("2027-05-0{n}T10:00"),
+                &format!("2027-05-0{n}T11:00"),
             ),
         )
         .await;
-        race(
-            &app,
-            &app,
-            w.token("a-scheduler"),
-            &format!("/api/v1/meetings/{}", m["id"].as_str().unwrap()),
-        )
-        .await;
+        let path = format!("/api/v1/meetings/{}", m["id"].as_str().unwrap());
+        race(one, two, w.token("a-scheduler"), &path).await;
     }
+}
+
+async fn concurrent_edits_with_the_same_version_one_wins(app: TestApp) {
+    five_races(&app, &app).await;
 }
 
 /// The scale-out deployment: two app instances on one database; the version check holds
@@ -1307,25 +1307,5 @@ async fn concurrent_edits_across_two_instances(db: TestDatabase) {
     let one = db.spawn_app().await;
     let two_app = entente::Application::build(second_config).expect("a second instance starts");
     let two = TestApp::run(two_app, TestDatabase::create(one.backend).expect("scratch"));
-    let w = one.world().await;
-    for n in 0..5 {
-        let m = book(
-            &one,
-            w.token("a-scheduler"),
-            booking(
-                &[&w.b],
-                "UTC",
-                &format!("2027-05-0{}T10:00", n + 1),
-                &format!("2027-05-0{}T11:00", n + 1),
-            ),
-        )
-        .await;
-        race(
-            &one,
-            &two,
-            w.token("a-scheduler"),
-            &format!("/api/v1/meetings/{}", m["id"].as_str().unwrap()),
-        )
-        .await;
-    }
+    five_races(&one, &two).await;
 }
