@@ -1,19 +1,17 @@
 //! `/meetings` and `/schedule`.
 
-use actix_web::http::header;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::problem::{deserialize_error, Problem};
-use super::{if_match, with_etag, AppState};
+use super::problem::Problem;
+use super::{create_body, created, if_match, with_etag, AppState};
 use crate::domain::meeting::MeetingStatus;
 use crate::domain::time;
 use crate::error::{AppError, FieldError};
-use crate::service::idempotency;
 use crate::service::meetings::{
-    self, Created, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse, OccurrenceChange,
+    self, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse, OccurrenceChange,
     Schedule, SeriesOccurrence,
 };
 use crate::service::PageRequest;
@@ -81,35 +79,13 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let reject = query.reject()?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| deserialize_error(&e))?;
-    let key = match req.headers().get("idempotency-key") {
-        Some(raw) => Some(idempotency::Key::new(
-            &caller.0.principal.user_id,
-            raw.to_str().unwrap_or_default(),
-            &format!("POST {}", req.uri()),
-            &value,
-        )?),
-        None => None,
-    };
-    let input: NewMeeting = serde_json::from_value(value).map_err(|e| deserialize_error(&e))?;
-    match meetings::create(&state.store, &caller.0, input, reject, key).await? {
-        Created::New(meeting) => {
-            let mut response = HttpResponse::Created();
-            response.insert_header((header::LOCATION, format!("/api/v1/meetings/{}", meeting.id)));
-            Ok(with_etag(response, meeting.version).json(&meeting))
-        }
-        Created::Replayed(replay) => {
-            let status = actix_web::http::StatusCode::from_u16(replay.status)
-                .unwrap_or(actix_web::http::StatusCode::OK);
-            let mut response = HttpResponse::build(status);
-            if let Some(location) = replay.location {
-                response.insert_header((header::LOCATION, location));
-            }
-            response.insert_header(("Idempotent-Replayed", "true"));
-            Ok(response.content_type("application/json").body(replay.body))
-        }
-    }
+    let (input, key) = create_body::<NewMeeting>(&req, &caller, &body)?;
+    let outcome = meetings::create(&state.store, &caller.0, input, reject, key).await?;
+    Ok(created(
+        outcome,
+        |m| format!("/api/v1/meetings/{}", m.id),
+        |m| m.version,
+    ))
 }
 
 #[derive(Deserialize, IntoParams, Debug)]

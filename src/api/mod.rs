@@ -2,8 +2,10 @@
 
 pub mod audit;
 pub mod auth;
+pub mod channels;
 pub mod delegations;
 pub mod export;
+pub mod forums;
 pub mod meetings;
 pub mod ops;
 pub mod problem;
@@ -19,6 +21,7 @@ use utoipa_actix_web::scope;
 use crate::auth::keys::KeyRing;
 use crate::config::Config;
 use crate::error::AppError;
+use crate::service::idempotency;
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -66,6 +69,8 @@ pub fn path_config() -> web::PathConfig {
         (name = "delegations", description = "The directory of delegations"),
         (name = "users", description = "A delegation's users"),
         (name = "meetings", description = "Meetings across time zones, responses, conflicts and the schedule"),
+        (name = "channels", description = "Bilateral contact channels (hotlines, consultations, working groups): proposal, transitions, history"),
+        (name = "forums", description = "Multilateral platforms and their member delegations"),
         (name = "calendar", description = "iCalendar export: one meeting's .ics, and subscribable feeds"),
         (name = "audit", description = "The append-only record of every change"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
@@ -113,6 +118,54 @@ pub fn with_etag(
 ) -> actix_web::HttpResponseBuilder {
     builder.insert_header((header::ETAG, format!("\"{version}\"")));
     builder
+}
+
+/// A create's JSON body, read as a value first so that an `Idempotency-Key` is bound to
+/// exactly what was asked (canonical JSON), then as `T`.
+pub fn create_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    caller: &auth::Caller,
+    body: &web::Bytes,
+) -> Result<(T, Option<idempotency::Key>), AppError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| problem::deserialize_error(&e))?;
+    let key = match req.headers().get("idempotency-key") {
+        Some(raw) => Some(idempotency::Key::new(
+            &caller.0.principal.user_id,
+            raw.to_str().unwrap_or_default(),
+            &format!("POST {}", req.uri()),
+            &value,
+        )?),
+        None => None,
+    };
+    let input = serde_json::from_value(value).map_err(|e| problem::deserialize_error(&e))?;
+    Ok((input, key))
+}
+
+/// 201 with `Location` and `ETag` for a new resource; for a replay, the first response as it
+/// was, marked `Idempotent-Replayed: true`.
+pub fn created<T: serde::Serialize>(
+    outcome: idempotency::Created<T>,
+    location: impl FnOnce(&T) -> String,
+    version: impl FnOnce(&T) -> i64,
+) -> actix_web::HttpResponse {
+    use actix_web::http::StatusCode;
+    match outcome {
+        idempotency::Created::New(made) => {
+            let mut response = actix_web::HttpResponse::Created();
+            response.insert_header((header::LOCATION, location(&made)));
+            with_etag(response, version(&made)).json(&*made)
+        }
+        idempotency::Created::Replayed(replay) => {
+            let status = StatusCode::from_u16(replay.status).unwrap_or(StatusCode::OK);
+            let mut response = actix_web::HttpResponse::build(status);
+            if let Some(location) = replay.location {
+                response.insert_header((header::LOCATION, location));
+            }
+            response.insert_header(("Idempotent-Replayed", "true"));
+            response.content_type("application/json").body(replay.body)
+        }
+    }
 }
 
 /// The complete OpenAPI document: the fixed parts above plus every route `configure` registers.
@@ -183,6 +236,15 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(meetings::respond)
             .service(meetings::put_occurrence)
             .service(meetings::schedule)
+            .service(channels::create)
+            .service(channels::list)
+            .service(channels::get)
+            .service(channels::transition)
+            .service(channels::history)
+            .service(forums::create)
+            .service(forums::list)
+            .service(forums::get)
+            .service(forums::update)
             .service(export::create_feed)
             .service(export::list_feeds)
             .service(export::revoke_feed)

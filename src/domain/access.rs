@@ -37,6 +37,12 @@ impl Principal {
         matches!(self.role, Role::Admin | Role::Scheduler) && self.belongs_to(delegation_id)
     }
 
+    /// Acting for a delegation towards another one (proposing and moving contact channels):
+    /// its admins only.
+    pub fn may_speak_for(&self, delegation_id: &str) -> bool {
+        self.role == Role::Admin && self.belongs_to(delegation_id)
+    }
+
     /// Reading the audit log: platform admins (everything) and delegation admins (what their
     /// delegation is party to).
     pub fn may_read_audit(&self) -> bool {
@@ -64,14 +70,17 @@ mod tests {
         let admin = who(Role::Admin, Some("own"));
         let scheduler = who(Role::Scheduler, Some("own"));
         let viewer = who(Role::Viewer, Some("own"));
-        // (principal, administer own, administer foreign, schedule own, schedule foreign, create delegations, audit)
+        // (principal, administer own, administer foreign, schedule own, schedule foreign, create
+        // delegations, audit, speak for own)
         let table = [
-            (&platform, true, true, false, false, true, true),
-            (&admin, true, false, true, false, false, true),
-            (&scheduler, false, false, true, false, false, false),
-            (&viewer, false, false, false, false, false, false),
+            (&platform, true, true, false, false, true, true, false),
+            (&admin, true, false, true, false, false, true, true),
+            (&scheduler, false, false, true, false, false, false, false),
+            (&viewer, false, false, false, false, false, false, false),
         ];
-        for (p, adm_own, adm_foreign, sch_own, sch_foreign, create, audit) in table {
+        for (p, adm_own, adm_foreign, sch_own, sch_foreign, create, audit, speak) in table {
+            assert_eq!(p.may_speak_for("own"), speak, "{:?}", p.role);
+            assert!(!p.may_speak_for("foreign"), "{:?}", p.role);
             assert_eq!(p.may_administer("own"), adm_own, "{:?}", p.role);
             assert_eq!(p.may_administer("foreign"), adm_foreign, "{:?}", p.role);
             assert_eq!(p.may_schedule_for("own"), sch_own, "{:?}", p.role);

@@ -46,12 +46,52 @@ impl ChannelStatus {
     }
 }
 
+/// What a channel is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Hotline,
+    Consultations,
+    WorkingGroup,
+}
+
+impl ChannelKind {
+    pub const ALL: [Self; 3] = [Self::Hotline, Self::Consultations, Self::WorkingGroup];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hotline => "hotline",
+            Self::Consultations => "consultations",
+            Self::WorkingGroup => "working_group",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
 /// Which party acts: the delegation that proposed the channel, or its counterpart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     Proposer,
     Counterpart,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Proposer => "proposer",
+            Self::Counterpart => "counterpart",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Proposer, Self::Counterpart]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
 }
 
 /// A channel's state: its status, and which side (if any) has asked to reactivate it.

@@ -108,6 +108,32 @@ pub struct DelegationPatch {
     pub contact_email: Option<Option<String>>,
 }
 
+/// Every id in `given` must name a delegation: the others are refused (422), each as
+/// `field[i]`.
+pub(super) fn check_exist(
+    conn: &mut DbConnection,
+    field: &str,
+    given: &[String],
+) -> Result<(), AppError> {
+    let found: std::collections::BTreeSet<String> = delegations::table
+        .filter(delegations::id.eq_any(given))
+        .select(delegations::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let errors: Vec<FieldError> = given
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !found.contains(*id))
+        .map(|(i, id)| FieldError::new(format!("{field}[{i}]"), format!("no delegation {id}")))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::invalid_fields(errors))
+    }
+}
+
 /// `Some(None)` for an explicit `null`, `None` for an absent field.
 pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where

@@ -80,6 +80,41 @@ fn canonical(value: &serde_json::Value) -> String {
     }
 }
 
+/// What a create answers: the new resource, or the replay of an earlier identical request.
+pub enum Created<T> {
+    New(Box<T>),
+    Replayed(Replay),
+}
+
+/// Runs `make` (a create, inside the caller's transaction) once per key: a repeat of the same
+/// request replays the first response (201, `Location`, the same body) and creates nothing.
+pub fn once<T: serde::Serialize>(
+    conn: &mut DbConnection,
+    key: Option<&Key>,
+    location: impl FnOnce(&T) -> String,
+    make: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<Created<T>, AppError> {
+    if let Some(key) = key {
+        if let Some(replay) = find(conn, key)? {
+            return Ok(Created::Replayed(replay));
+        }
+    }
+    let made = make(conn)?;
+    if let Some(key) = key {
+        let body = serde_json::to_string(&made).map_err(AppError::internal)?;
+        remember(
+            conn,
+            key,
+            &Replay {
+                status: 201,
+                location: Some(location(&made)),
+                body,
+            },
+        )?;
+    }
+    Ok(Created::New(Box::new(made)))
+}
+
 /// The stored response for this key, if any (and not expired). The same key with a different
 /// request → 422.
 pub fn find(conn: &mut DbConnection, key: &Key) -> Result<Option<Replay>, AppError> {

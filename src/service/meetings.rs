@@ -13,9 +13,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::{self, Entry};
-use super::delegations::double_option;
-use super::idempotency::{self, Replay};
+use super::delegations::{check_exist, double_option};
+use super::idempotency;
+use super::{channels, forums};
 use super::{stale, Context, Page, PageRequest};
+use crate::domain::channel::ChannelStatus;
 use crate::domain::meeting::{
     check_len, overlaps, Changes, Confidentiality, Format, MeetingStatus, ParticipantRole,
     Response, Slot, SlotError, MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS, MAX_PARTICIPANTS,
@@ -27,7 +29,7 @@ use crate::domain::zone::{TimeZone, TZDB_VERSION};
 use crate::error::{AppError, FieldError};
 use crate::store::conn::MultiBackend;
 use crate::store::schema::{
-    delegations, meeting_overrides as mo, meeting_participants as mp, meetings,
+    delegations, forum_members as fm, meeting_overrides as mo, meeting_participants as mp, meetings,
 };
 use crate::store::{new_id, now, DbConnection, Store};
 
@@ -83,7 +85,11 @@ pub struct Meeting {
     pub status: MeetingStatus,
     pub confidentiality: Confidentiality,
     pub recurrence: Option<String>,
+    /// The contact channel the meeting is held on. Shown to the participant delegations only
+    /// (a channel is its two parties' business), as is `channel_status`.
     pub channel_id: Option<String>,
+    /// The channel's status now: a meeting booked before a freeze stays, and shows it.
+    pub channel_status: Option<ChannelStatus>,
     pub forum_id: Option<String>,
     /// iCalendar SEQUENCE: rises when time, place, status or participants change.
     pub sequence: i64,
@@ -206,11 +212,7 @@ pub struct MeetingFilter {
     pub q: Option<String>,
 }
 
-/// What a create answers: the new meeting, or the replay of an earlier identical request.
-pub enum Created {
-    New(Box<Meeting>),
-    Replayed(Replay),
-}
+pub type Created = idempotency::Created<Meeting>;
 
 // ---------------------------------------------------------------------------------------------
 // Rows
@@ -294,6 +296,7 @@ impl MeetingRow {
             status,
             recurrence: self.recurrence,
             channel_id: self.channel_id,
+            channel_status: None,
             forum_id: self.forum_id,
             sequence: self.sequence,
             version: self.version,
@@ -310,8 +313,8 @@ impl MeetingRow {
 
 pub(super) type BoxedMeetings<'a> = meetings::BoxedQuery<'a, MultiBackend>;
 
-/// Meetings `viewer` may see: its delegation takes part, or the meeting is public. (Forum
-/// visibility joins here when forums exist.)
+/// Meetings `viewer` may see: its delegation takes part, the meeting is public, or it is
+/// `forum`-confidential in a forum `viewer` is (now) a member of.
 pub(super) fn visible<'a>(query: BoxedMeetings<'a>, viewer: Option<&str>) -> BoxedMeetings<'a> {
     match viewer {
         Some(delegation_id) => query.filter(
@@ -321,6 +324,13 @@ pub(super) fn visible<'a>(query: BoxedMeetings<'a>, viewer: Option<&str>) -> Box
                     mp::table
                         .filter(mp::delegation_id.eq(delegation_id.to_owned()))
                         .select(mp::meeting_id),
+                ))
+                .or(meetings::confidentiality.eq("forum").and(
+                    meetings::forum_id.eq_any(
+                        fm::table
+                            .filter(fm::delegation_id.eq(delegation_id.to_owned()))
+                            .select(fm::forum_id.nullable()),
+                    ),
                 )),
         ),
         None => query.filter(meetings::confidentiality.eq("public")),
@@ -434,7 +444,41 @@ fn view(
     } else {
         None
     };
-    row.into_view(participants, conflicts)
+    let mut meeting = row.into_view(participants, conflicts)?;
+    with_channels(conn, ctx, std::slice::from_mut(&mut meeting))?;
+    Ok(meeting)
+}
+
+/// Adds each meeting's `channel_status`. A viewer whose delegation does not take part (a
+/// public meeting seen from outside) sees neither the channel nor its status.
+fn with_channels(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    meetings: &mut [Meeting],
+) -> Result<(), AppError> {
+    let viewer = ctx.principal.delegation_id.as_deref();
+    for meeting in meetings.iter_mut() {
+        let takes_part =
+            viewer.is_some_and(|d| meeting.participants.iter().any(|p| p.delegation_id == d));
+        if !takes_part {
+            meeting.channel_id = None;
+        }
+    }
+    let ids: Vec<String> = meetings
+        .iter()
+        .filter_map(|m| m.channel_id.clone())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let statuses = channels::statuses(conn, &ids)?;
+    for meeting in meetings.iter_mut() {
+        meeting.channel_status = meeting
+            .channel_id
+            .as_ref()
+            .and_then(|c| statuses.get(c).copied());
+    }
+    Ok(())
 }
 
 /// How far ahead a series is checked for conflicts: the coming year (from its first
@@ -656,19 +700,38 @@ fn check_texts(
     }
 }
 
-/// Channels and forums are validated by their own rules; until they exist, a value is refused
-/// rather than stored unchecked.
-fn check_unsupported(
-    channel_id: Option<&str>,
+/// `forum` confidentiality needs a forum whose members it means.
+fn check_forum_confidentiality(
+    confidentiality: &str,
     forum_id: Option<&str>,
-    errors: &mut Vec<FieldError>,
-) {
-    if channel_id.is_some() {
-        errors.push(FieldError::new("channel_id", "no such channel"));
+) -> Result<(), AppError> {
+    if confidentiality == Confidentiality::Forum.as_str() && forum_id.is_none() {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "confidentiality",
+            "`forum` confidentiality needs a forum_id: its members see the meeting",
+        )]));
     }
-    if forum_id.is_some() {
-        errors.push(FieldError::new("forum_id", "no such forum"));
+    Ok(())
+}
+
+/// The channel and forum rules for a meeting hosted by `host` with the delegations `set`.
+/// The channel must be active when `moving` (booked, moved, series changed, or newly put on
+/// the channel); the forum's membership is checked when `regrouping` (booked, participants
+/// changed, or newly put in the forum).
+fn check_channel_and_forum(
+    conn: &mut DbConnection,
+    host: &str,
+    set: &[String],
+    (channel_id, moving): (Option<&str>, bool),
+    (forum_id, regrouping): (Option<&str>, bool),
+) -> Result<(), AppError> {
+    if let Some(forum_id) = forum_id.filter(|_| regrouping) {
+        forums::check_meeting(conn, forum_id, host, set)?;
     }
+    if let Some(channel_id) = channel_id {
+        channels::check_meeting(conn, channel_id, host, set, moving)?;
+    }
+    Ok(())
 }
 
 /// A new series anchored at the meeting's slot. The start must itself be an occurrence of the
@@ -720,21 +783,7 @@ fn participant_set(
             format!("at most {MAX_PARTICIPANTS} delegations"),
         )]));
     }
-    let found: BTreeSet<String> = delegations::table
-        .filter(delegations::id.eq_any(&set))
-        .select(delegations::id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    let errors: Vec<FieldError> = given
-        .iter()
-        .enumerate()
-        .filter(|(_, id)| !found.contains(*id))
-        .map(|(i, id)| FieldError::new(format!("participants[{i}]"), format!("no delegation {id}")))
-        .collect();
-    if !errors.is_empty() {
-        return Err(AppError::invalid_fields(errors));
-    }
+    check_exist(conn, "participants", given)?;
     Ok(set)
 }
 
@@ -803,11 +852,6 @@ pub async fn create(
         input.location.as_deref(),
         &mut errors,
     );
-    check_unsupported(
-        input.channel_id.as_deref(),
-        input.forum_id.as_deref(),
-        &mut errors,
-    );
     let start = parse_local("start", &input.start, &mut errors);
     let end = parse_local("end", &input.end, &mut errors);
     let status = input.status.unwrap_or(MeetingStatus::Proposed);
@@ -820,6 +864,10 @@ pub async fn create(
     if !errors.is_empty() {
         return Err(AppError::invalid_fields(errors));
     }
+    let confidentiality = input
+        .confidentiality
+        .unwrap_or(Confidentiality::Participants);
+    check_forum_confidentiality(confidentiality.as_str(), input.forum_id.as_deref())?;
     let zone = parse_zone(&input.time_zone)?;
     let (Some(start), Some(end)) = (start, end) else {
         return Err(AppError::validation("start and end are required"));
@@ -841,90 +889,86 @@ pub async fn create(
     let ctx = ctx.clone();
     store
         .write(move |conn| {
-            if let Some(key) = &idempotency {
-                if let Some(replay) = idempotency::find(conn, key)? {
-                    return Ok(Created::Replayed(replay));
-                }
-            }
-            let set = participant_set(conn, &host, &input.participants)?;
-            let found = conflicts(conn, &ctx, None, &set, &timeline)?;
-            if reject_conflicts && !found.is_empty() {
-                return Err(AppError::Conflict(format!(
+            idempotency::once(
+                conn,
+                idempotency.as_ref(),
+                |m: &Meeting| format!("/api/v1/meetings/{}", m.id),
+                |conn| {
+                    let set = participant_set(conn, &host, &input.participants)?;
+                    check_channel_and_forum(
+                        conn,
+                        &host,
+                        &set,
+                        (input.channel_id.as_deref(), true),
+                        (input.forum_id.as_deref(), true),
+                    )?;
+                    let found = conflicts(conn, &ctx, None, &set, &timeline)?;
+                    if reject_conflicts && !found.is_empty() {
+                        return Err(AppError::Conflict(format!(
                     "{} overlapping meeting(s) of the participant delegations (on_conflict=reject)",
                     found.len()
                 )));
-            }
-            let id = new_id();
-            let at = now();
-            diesel::insert_into(meetings::table)
-                .values((
-                    meetings::id.eq(&id),
-                    meetings::host_delegation_id.eq(&host),
-                    meetings::title.eq(input.title.trim()),
-                    meetings::description.eq(&input.description),
-                    meetings::location.eq(&input.location),
-                    meetings::time_zone.eq(zone.name()),
-                    meetings::start_local.eq(slot.start_local),
-                    meetings::end_local.eq(slot.end_local),
-                    meetings::disambiguation.eq(slot.disambiguation.map(Disambiguation::as_str)),
-                    meetings::start_utc.eq(slot.start_utc.naive_utc()),
-                    meetings::end_utc.eq(slot.end_utc.naive_utc()),
-                    meetings::recurrence.eq(timeline
-                        .series
-                        .as_ref()
-                        .map(|s| s.rule().as_str().to_owned())),
-                    meetings::span_start_utc.eq(span.0.naive_utc()),
-                    meetings::span_end_utc.eq(span.1.naive_utc()),
-                    meetings::status.eq(status.as_str()),
-                    meetings::confidentiality.eq(input
-                        .confidentiality
-                        .unwrap_or(Confidentiality::Participants)
-                        .as_str()),
-                    meetings::channel_id.eq(None::<String>),
-                    meetings::forum_id.eq(None::<String>),
-                    meetings::sequence.eq(0_i64),
-                    meetings::version.eq(1_i64),
-                    meetings::tzdb_version.eq(TZDB_VERSION),
-                    meetings::created_at.eq(at),
-                    meetings::updated_at.eq(at),
-                ))
-                .execute(conn)?;
-            write_participants(conn, &id, &host, &set, &HashMap::new(), span)?;
-            audit::record(
-                conn,
-                &ctx.actor(),
-                Entry {
-                    action: "meeting.create",
-                    entity_type: "meeting",
-                    entity_id: &id,
-                    summary: format!(
-                        "meeting '{}' booked for {} {} ({} delegations)",
-                        input.title.trim(),
-                        time::fmt_local(&slot.start_local),
-                        zone.name(),
-                        set.len()
-                    ),
-                    parties: set.clone(),
+                    }
+                    let id = new_id();
+                    let at = now();
+                    diesel::insert_into(meetings::table)
+                        .values((
+                            meetings::id.eq(&id),
+                            meetings::host_delegation_id.eq(&host),
+                            meetings::title.eq(input.title.trim()),
+                            meetings::description.eq(&input.description),
+                            meetings::location.eq(&input.location),
+                            meetings::time_zone.eq(zone.name()),
+                            meetings::start_local.eq(slot.start_local),
+                            meetings::end_local.eq(slot.end_local),
+                            meetings::disambiguation
+                                .eq(slot.disambiguation.map(Disambiguation::as_str)),
+                            meetings::start_utc.eq(slot.start_utc.naive_utc()),
+                            meetings::end_utc.eq(slot.end_utc.naive_utc()),
+                            meetings::recurrence.eq(timeline
+                                .series
+                                .as_ref()
+                                .map(|s| s.rule().as_str().to_owned())),
+                            meetings::span_start_utc.eq(span.0.naive_utc()),
+                            meetings::span_end_utc.eq(span.1.naive_utc()),
+                            meetings::status.eq(status.as_str()),
+                            meetings::confidentiality.eq(confidentiality.as_str()),
+                            meetings::channel_id.eq(&input.channel_id),
+                            meetings::forum_id.eq(&input.forum_id),
+                            meetings::sequence.eq(0_i64),
+                            meetings::version.eq(1_i64),
+                            meetings::tzdb_version.eq(TZDB_VERSION),
+                            meetings::created_at.eq(at),
+                            meetings::updated_at.eq(at),
+                        ))
+                        .execute(conn)?;
+                    write_participants(conn, &id, &host, &set, &HashMap::new(), span)?;
+                    audit::record(
+                        conn,
+                        &ctx.actor(),
+                        Entry {
+                            action: "meeting.create",
+                            entity_type: "meeting",
+                            entity_id: &id,
+                            summary: format!(
+                                "meeting '{}' booked for {} {} ({} delegations)",
+                                input.title.trim(),
+                                time::fmt_local(&slot.start_local),
+                                zone.name(),
+                                set.len()
+                            ),
+                            parties: set.clone(),
+                        },
+                    )?;
+                    let row = load_visible(conn, &ctx, &id)?;
+                    let participants = participants_of(conn, std::slice::from_ref(&id))?
+                        .remove(&id)
+                        .unwrap_or_default();
+                    let mut meeting = row.into_view(participants, Some(found))?;
+                    with_channels(conn, &ctx, std::slice::from_mut(&mut meeting))?;
+                    Ok(meeting)
                 },
-            )?;
-            let row = load_visible(conn, &ctx, &id)?;
-            let participants = participants_of(conn, std::slice::from_ref(&id))?
-                .remove(&id)
-                .unwrap_or_default();
-            let meeting = row.into_view(participants, Some(found))?;
-            if let Some(key) = &idempotency {
-                let body = serde_json::to_string(&meeting).map_err(AppError::internal)?;
-                idempotency::remember(
-                    conn,
-                    key,
-                    &Replay {
-                        status: 201,
-                        location: Some(format!("/api/v1/meetings/{id}")),
-                        body,
-                    },
-                )?;
-            }
-            Ok(Created::New(Box::new(meeting)))
+            )
         })
         .await
 }
@@ -1012,6 +1056,19 @@ pub async fn list(
                 query = query.filter(meetings::forum_id.eq(forum_id.clone()));
             }
             if let Some(channel_id) = &filter.channel_id {
+                // A channel's meetings are listed for its two parties only.
+                if channels::load_for_party(
+                    conn,
+                    ctx.principal.delegation_id.as_deref(),
+                    channel_id,
+                )?
+                .is_none()
+                {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        next_cursor: None,
+                    });
+                }
                 query = query.filter(meetings::channel_id.eq(channel_id.clone()));
             }
             if let Some(q) = &filter.q {
@@ -1075,13 +1132,14 @@ pub async fn list(
             }
             let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
             let mut participants = participants_of(conn, &ids)?;
-            let items = rows
+            let mut items = rows
                 .into_iter()
                 .map(|row| {
                     let p = participants.remove(&row.id).unwrap_or_default();
                     row.into_view(p, None)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            with_channels(conn, &ctx, &mut items)?;
             Ok(Page { items, next_cursor })
         })
         .await
@@ -1120,11 +1178,6 @@ pub async fn update(
         patch.title.as_deref(),
         patch.description.as_ref().and_then(Option::as_deref),
         patch.location.as_ref().and_then(Option::as_deref),
-        &mut errors,
-    );
-    check_unsupported(
-        patch.channel_id.as_ref().and_then(Option::as_deref),
-        patch.forum_id.as_ref().and_then(Option::as_deref),
         &mut errors,
     );
     let start = patch
@@ -1228,6 +1281,24 @@ pub async fn update(
                 changes.participants = true;
                 changed.push("participants");
             }
+            let channel_id = patch.channel_id.clone().unwrap_or(row.channel_id.clone());
+            if channel_id != row.channel_id {
+                changes.other = true;
+                changed.push("channel");
+            }
+            let forum_id = patch.forum_id.clone().unwrap_or(row.forum_id.clone());
+            if forum_id != row.forum_id {
+                changes.other = true;
+                changed.push("forum");
+            }
+            check_forum_confidentiality(&confidentiality, forum_id.as_deref())?;
+            check_channel_and_forum(
+                conn,
+                &row.host_delegation_id,
+                &set,
+                (channel_id.as_deref(), changes.time || channel_id != row.channel_id),
+                (forum_id.as_deref(), changes.participants || forum_id != row.forum_id),
+            )?;
 
             let timeline = Timeline {
                 status,
@@ -1267,6 +1338,8 @@ pub async fn update(
                     meetings::span_end_utc.eq(span.1.naive_utc()),
                     meetings::status.eq(status.as_str()),
                     meetings::confidentiality.eq(&confidentiality),
+                    meetings::channel_id.eq(&channel_id),
+                    meetings::forum_id.eq(&forum_id),
                     meetings::sequence.eq(sequence),
                     meetings::version.eq(row.version + 1),
                     meetings::tzdb_version.eq(TZDB_VERSION),
@@ -1323,6 +1396,7 @@ pub async fn update(
                 None => conflicts(conn, &ctx, Some(&id), &set, &timeline)?,
             };
             let mut meeting = row.into_view(participants, Some(found))?;
+            with_channels(conn, &ctx, std::slice::from_mut(&mut meeting))?;
             if !orphaned.is_empty() {
                 meeting.orphaned_occurrences = Some(orphaned.iter().map(time::fmt_instant).collect());
             }
@@ -1647,6 +1721,12 @@ pub async fn put_occurrence(
             let slot = Slot::new(zone.tz(), new_start, new_end, change.disambiguation)
                 .map_err(slot_error)?;
             let moved = slot.start_utc != instance.start_utc || slot.end_utc != instance.end_utc;
+            if let Some(channel_id) = &row.channel_id {
+                if (slot.start_local, slot.end_local) != (current_start, current_end) {
+                    let set = parties_of(conn, &id)?;
+                    channels::check_meeting(conn, channel_id, &row.host_delegation_id, &set, true)?;
+                }
+            }
             let series_status = row.status()?;
             let status = change.status.or(existing.as_ref().and_then(|o| o.status));
             let own_status = status.filter(|s| *s != series_status);

@@ -2,8 +2,10 @@
 
 pub mod audit;
 pub mod bootstrap;
+pub mod channels;
 pub mod delegations;
 pub mod export;
+pub mod forums;
 pub mod idempotency;
 pub mod identity;
 pub mod meetings;

@@ -148,6 +148,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    channels (id) {
+        id -> Text,
+        proposer_id -> Text,
+        counterpart_id -> Text,
+        kind -> Text,
+        name -> Text,
+        purpose -> Nullable<Text>,
+        status -> Text,
+        reactivation_requested_by -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    channel_history (channel_id, position) {
+        channel_id -> Text,
+        position -> BigInt,
+        event -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        reason -> Nullable<Text>,
+        user_id -> Text,
+        username -> Text,
+        delegation_id -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    forums (id) {
+        id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    forum_members (forum_id, delegation_id) {
+        forum_id -> Text,
+        delegation_id -> Text,
+        joined_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(meeting_participants -> meetings (meeting_id));
 diesel::joinable!(feeds -> users (user_id));
 
@@ -162,5 +212,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     meeting_participants,
     meeting_overrides,
     idempotency_keys,
-    feeds
+    feeds,
+    channels,
+    channel_history,
+    forums,
+    forum_members
 );

@@ -457,7 +457,74 @@ async fn role_matrix(app: TestApp) {
             None,
             [200, 200, 200, 200, 200, 200, 200],
         ),
+        // Channels: proposed by a delegation's admin (to a third delegation, CCC, here).
+        (
+            "POST",
+            "/api/v1/channels",
+            Some(json!({"counterpart_id": "{X}", "name": "Hotline", "kind": "hotline"})),
+            [403, 201, 403, 403, 201, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/channels",
+            None,
+            [200, 200, 200, 200, 200, 200, 200],
+        ),
+        // {C} is a channel AAA proposed to CCC: BBB and the platform are no party to it.
+        (
+            "GET",
+            "/api/v1/channels/{C}",
+            None,
+            [404, 200, 200, 200, 404, 404, 404],
+        ),
+        (
+            "GET",
+            "/api/v1/channels/{C}/history",
+            None,
+            [404, 200, 200, 200, 404, 404, 404],
+        ),
+        (
+            "POST",
+            "/api/v1/channels/{C}/transitions",
+            Some(json!({"to": "closed", "reason": "Withdrawn"})),
+            [404, 200, 403, 403, 404, 404, 404],
+        ),
+        // {D} is a channel AAA proposed to BBB: only BBB's admin accepts it.
+        (
+            "POST",
+            "/api/v1/channels/{D}/transitions",
+            Some(json!({"to": "active"})),
+            [404, 409, 403, 403, 200, 403, 403],
+        ),
+        // Forums: the platform creates and edits; {G} is a forum AAA alone is a member of.
+        (
+            "POST",
+            "/api/v1/forums",
+            Some(json!({"name": "Forum", "members": []})),
+            [201, 403, 403, 403, 403, 403, 403],
+        ),
+        (
+            "GET",
+            "/api/v1/forums",
+            None,
+            [200, 200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
+            "/api/v1/forums/{G}",
+            None,
+            [200, 200, 200, 200, 404, 404, 404],
+        ),
+        (
+            "PATCH",
+            "/api/v1/forums/{G}",
+            Some(json!({"name": "Renamed"})),
+            [200, 403, 403, 403, 404, 404, 404],
+        ),
     ];
+    let c = app
+        .create_delegation(&w.platform, "CCC", "Asia/Tokyo")
+        .await;
     let mut n = 0;
     for (method, template, body, expected) in &table {
         for (who, status) in roles.iter().zip(expected) {
@@ -513,6 +580,32 @@ async fn role_matrix(app: TestApp) {
                     .await;
                 path = path.replace("{S}", created["id"].as_str().unwrap());
             }
+            for (placeholder, counterpart) in [("{C}", &c), ("{D}", &w.b)] {
+                if path.contains(placeholder) {
+                    let created = app
+                        .expect(
+                            201,
+                            "POST",
+                            "/api/v1/channels",
+                            Some(w.token("a-admin")),
+                            Some(json!({"counterpart_id": counterpart, "name": "Target", "kind": "consultations"})),
+                        )
+                        .await;
+                    path = path.replace(placeholder, created["id"].as_str().unwrap());
+                }
+            }
+            if path.contains("{G}") {
+                let created = app
+                    .expect(
+                        201,
+                        "POST",
+                        "/api/v1/forums",
+                        Some(&w.platform),
+                        Some(json!({"name": "Target", "members": [w.a]})),
+                    )
+                    .await;
+                path = path.replace("{G}", created["id"].as_str().unwrap());
+            }
             // Fresh values where uniqueness matters: codes are upper case, usernames lower.
             let body = body.clone().map(|mut b: Value| {
                 if b.get("code").is_some() {
@@ -523,6 +616,9 @@ async fn role_matrix(app: TestApp) {
                 }
                 if b.get("participants").is_some() {
                     b["participants"] = json!([w.a, w.b]);
+                }
+                if b.get("counterpart_id").is_some() {
+                    b["counterpart_id"] = json!(c);
                 }
                 b
             });
@@ -539,7 +635,10 @@ async fn role_matrix(app: TestApp) {
             .replace("{U}", &w.ids["a-viewer"])
             .replace("{M}", &w.a)
             .replace("{S}", &w.a)
-            .replace("{F}", &w.a);
+            .replace("{F}", &w.a)
+            .replace("{C}", &w.a)
+            .replace("{D}", &w.a)
+            .replace("{G}", &w.a);
         assert_eq!(
             app.call(method, &path, None, body.clone()).await.status(),
             401,

@@ -8,6 +8,8 @@ mod helpers;
 
 mod binary;
 mod calendar;
+mod channels;
+mod forums;
 mod identity;
 mod meetings;
 mod ops;

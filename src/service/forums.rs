@@ -1,0 +1,413 @@
+//! Forums: multilateral platforms with member delegations. Platform admins create and edit
+//! them; members see them (anyone else: 404). A forum's members see its meetings marked
+//! `confidentiality: forum` (the branch of `meetings::visible`), for as long as they are members.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::audit::{self, Entry};
+use super::delegations::{check_exist, double_option};
+use super::idempotency::{self, Created};
+use super::{stale, Context, Page, PageRequest};
+use crate::domain::meeting::{check_len, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
+use crate::error::{AppError, FieldError};
+use crate::store::schema::{forum_members as fm, forums};
+use crate::store::{new_id, now, DbConnection, Store};
+
+/// The most member delegations a forum has (the UN has 193 member states).
+pub const MAX_MEMBERS: usize = 1_000;
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
+pub struct Forum {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// Member delegation ids.
+    pub members: Vec<String>,
+    pub version: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize, Debug, Clone, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewForum {
+    /// At most 200 characters.
+    pub name: String,
+    /// At most 10,000 characters.
+    pub description: Option<String>,
+    /// Member delegation ids (may be empty, and added later).
+    pub members: Vec<String>,
+}
+
+/// A partial update; `members` replaces the whole list.
+#[derive(Deserialize, Debug, Clone, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForumPatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    pub members: Option<Vec<String>>,
+}
+
+type ForumRow = (
+    String,
+    String,
+    Option<String>,
+    i64,
+    NaiveDateTime,
+    NaiveDateTime,
+);
+
+fn check_texts(name: Option<&str>, description: Option<&str>) -> Result<(), AppError> {
+    let errors: Vec<FieldError> = [
+        name.map(|n| check_len("name", n, MAX_TITLE_CHARS, false)),
+        description.map(|d| check_len("description", d, MAX_DESCRIPTION_CHARS, true)),
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(Result::err)
+    .map(|(field, message)| FieldError::new(field, message))
+    .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::invalid_fields(errors))
+    }
+}
+
+/// The members, deduplicated in the order given; each must be a delegation.
+fn member_set(conn: &mut DbConnection, given: &[String]) -> Result<Vec<String>, AppError> {
+    if given.len() > MAX_MEMBERS {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "members",
+            format!("at most {MAX_MEMBERS} delegations"),
+        )]));
+    }
+    check_exist(conn, "members", given)?;
+    let mut set = Vec::with_capacity(given.len());
+    for id in given {
+        if !set.contains(id) {
+            set.push(id.clone());
+        }
+    }
+    Ok(set)
+}
+
+fn authorize(ctx: &Context) -> Result<(), AppError> {
+    if ctx.principal.may_create_delegations() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "forums are created and edited by platform admins".into(),
+        ))
+    }
+}
+
+/// The member delegations of these forums, each list sorted.
+pub(super) fn members_of(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<String>>, AppError> {
+    let rows: Vec<(String, String)> = fm::table
+        .filter(fm::forum_id.eq_any(ids))
+        .select((fm::forum_id, fm::delegation_id))
+        .order((fm::forum_id.asc(), fm::delegation_id.asc()))
+        .load(conn)?;
+    let mut by_forum: HashMap<String, Vec<String>> = HashMap::new();
+    for (forum_id, delegation_id) in rows {
+        by_forum.entry(forum_id).or_default().push(delegation_id);
+    }
+    Ok(by_forum)
+}
+
+/// The forum, if the caller may see it: platform admins see every forum, delegations the
+/// forums they are members of; anyone else gets 404.
+fn load_visible(conn: &mut DbConnection, ctx: &Context, id: &str) -> Result<Forum, AppError> {
+    let mut query = forums::table
+        .filter(forums::id.eq(id.to_owned()))
+        .into_boxed();
+    if !ctx.principal.is_platform_admin() {
+        let delegation_id = ctx.principal.delegation_id.clone().unwrap_or_default();
+        query = query.filter(
+            forums::id.eq_any(
+                fm::table
+                    .filter(fm::delegation_id.eq(delegation_id))
+                    .select(fm::forum_id),
+            ),
+        );
+    }
+    let row: ForumRow = query
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("forum"))?;
+    let members = members_of(conn, std::slice::from_ref(&row.0))?
+        .remove(&row.0)
+        .unwrap_or_default();
+    Ok(view(row, members))
+}
+
+fn view(
+    (id, name, description, version, created_at, updated_at): ForumRow,
+    members: Vec<String>,
+) -> Forum {
+    Forum {
+        id,
+        name,
+        description,
+        members,
+        version,
+        created_at: created_at.and_utc(),
+        updated_at: updated_at.and_utc(),
+    }
+}
+
+fn write_members(
+    conn: &mut DbConnection,
+    forum_id: &str,
+    before: &[String],
+    after: &[String],
+) -> Result<(), AppError> {
+    let gone: Vec<&String> = before.iter().filter(|d| !after.contains(d)).collect();
+    diesel::delete(
+        fm::table
+            .filter(fm::forum_id.eq(forum_id))
+            .filter(fm::delegation_id.eq_any(gone)),
+    )
+    .execute(conn)?;
+    let at = now();
+    for delegation_id in after.iter().filter(|d| !before.contains(d)) {
+        diesel::insert_into(fm::table)
+            .values((
+                fm::forum_id.eq(forum_id),
+                fm::delegation_id.eq(delegation_id),
+                fm::joined_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A meeting in forum `forum_id`, hosted by `host` with the delegations `set`: the host and
+/// every participant must be members. A forum the host is not a member of is refused like one
+/// that does not exist (422), so its existence does not leak.
+pub(super) fn check_meeting(
+    conn: &mut DbConnection,
+    forum_id: &str,
+    host: &str,
+    set: &[String],
+) -> Result<(), AppError> {
+    let members: BTreeSet<String> = fm::table
+        .filter(fm::forum_id.eq(forum_id))
+        .select(fm::delegation_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    if !members.contains(host) {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "forum_id",
+            "no forum the host delegation is a member of has this id",
+        )]));
+    }
+    let outsiders: Vec<&String> = set.iter().filter(|d| !members.contains(*d)).collect();
+    if outsiders.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::invalid_fields(
+            outsiders
+                .into_iter()
+                .map(|d| {
+                    FieldError::new(
+                        "participants",
+                        format!("delegation {d} is not a member of the forum"),
+                    )
+                })
+                .collect(),
+        ))
+    }
+}
+
+pub async fn create(
+    store: &Store,
+    ctx: &Context,
+    input: NewForum,
+    idempotency: Option<idempotency::Key>,
+) -> Result<Created<Forum>, AppError> {
+    authorize(ctx)?;
+    check_texts(Some(&input.name), input.description.as_deref())?;
+    let ctx = ctx.clone();
+    store
+        .write(move |conn| {
+            idempotency::once(
+                conn,
+                idempotency.as_ref(),
+                |f: &Forum| format!("/api/v1/forums/{}", f.id),
+                |conn| {
+                    let members = member_set(conn, &input.members)?;
+                    let id = new_id();
+                    let at = now();
+                    let name = input.name.trim();
+                    diesel::insert_into(forums::table)
+                        .values((
+                            forums::id.eq(&id),
+                            forums::name.eq(name),
+                            forums::description.eq(&input.description),
+                            forums::version.eq(1_i64),
+                            forums::created_at.eq(at),
+                            forums::updated_at.eq(at),
+                        ))
+                        .execute(conn)?;
+                    write_members(conn, &id, &[], &members)?;
+                    audit::record(
+                        conn,
+                        &ctx.actor(),
+                        Entry {
+                            action: "forum.create",
+                            entity_type: "forum",
+                            entity_id: &id,
+                            summary: format!(
+                                "forum '{name}' created with {} member(s)",
+                                members.len()
+                            ),
+                            parties: members,
+                        },
+                    )?;
+                    load_visible(conn, &ctx, &id)
+                },
+            )
+        })
+        .await
+}
+
+pub async fn get(store: &Store, ctx: &Context, id: String) -> Result<Forum, AppError> {
+    let ctx = ctx.clone();
+    store.read(move |conn| load_visible(conn, &ctx, &id)).await
+}
+
+/// The forums the caller may see (every forum for platform admins), by creation.
+pub async fn list(
+    store: &Store,
+    ctx: &Context,
+    page: PageRequest,
+) -> Result<Page<Forum>, AppError> {
+    let ctx = ctx.clone();
+    store
+        .read(move |conn| {
+            let mut query = forums::table.into_boxed();
+            if !ctx.principal.is_platform_admin() {
+                let delegation_id = ctx.principal.delegation_id.clone().unwrap_or_default();
+                query = query.filter(
+                    forums::id.eq_any(
+                        fm::table
+                            .filter(fm::delegation_id.eq(delegation_id))
+                            .select(fm::forum_id),
+                    ),
+                );
+            }
+            if let Some(after) = &page.after {
+                query = query.filter(forums::id.gt(after.clone()));
+            }
+            let rows: Vec<ForumRow> = query
+                .order(forums::id.asc())
+                .limit(page.fetch())
+                .load(conn)?;
+            let page = Page::from_rows(rows, &page, |r| r.0.clone());
+            let ids: Vec<String> = page.items.iter().map(|r| r.0.clone()).collect();
+            let mut members = members_of(conn, &ids)?;
+            Ok(page.map(|row| {
+                let m = members.remove(&row.0).unwrap_or_default();
+                view(row, m)
+            }))
+        })
+        .await
+}
+
+/// Edits a forum (platform admins). Removing a member takes away its view of the forum's
+/// `forum`-confidential meetings; the meetings themselves stay.
+pub async fn update(
+    store: &Store,
+    ctx: &Context,
+    id: String,
+    expected_version: Option<i64>,
+    patch: ForumPatch,
+) -> Result<Forum, AppError> {
+    check_texts(
+        patch.name.as_deref(),
+        patch.description.as_ref().and_then(Option::as_deref),
+    )?;
+    let ctx = ctx.clone();
+    store
+        .write(move |conn| {
+            // 404 for a forum the caller may not see; 403 for a member who is no platform admin.
+            let current = load_visible(conn, &ctx, &id)?;
+            authorize(&ctx)?;
+            if let Some(expected) = expected_version {
+                if expected != current.version {
+                    return Err(stale(Some(expected), current.version));
+                }
+            }
+            let name = patch
+                .name
+                .as_deref()
+                .map(str::trim)
+                .unwrap_or(&current.name)
+                .to_owned();
+            let description = patch
+                .description
+                .clone()
+                .unwrap_or(current.description.clone());
+            let members = match &patch.members {
+                Some(given) => member_set(conn, given)?,
+                None => current.members.clone(),
+            };
+            let updated = diesel::update(
+                forums::table
+                    .filter(forums::id.eq(&id))
+                    .filter(forums::version.eq(current.version)),
+            )
+            .set((
+                forums::name.eq(&name),
+                forums::description.eq(&description),
+                forums::version.eq(current.version + 1),
+                forums::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+            if updated == 0 {
+                return Err(stale(expected_version, current.version));
+            }
+            write_members(conn, &id, &current.members, &members)?;
+            let joined = members
+                .iter()
+                .filter(|d| !current.members.contains(d))
+                .count();
+            let left = current
+                .members
+                .iter()
+                .filter(|d| !members.contains(d))
+                .count();
+            let mut parties = current.members.clone();
+            parties.extend(members.iter().cloned());
+            audit::record(
+                conn,
+                &ctx.actor(),
+                Entry {
+                    action: "forum.update",
+                    entity_type: "forum",
+                    entity_id: &id,
+                    summary: format!(
+                        "forum '{name}' edited: {joined} member(s) joined, {left} left"
+                    ),
+                    parties,
+                },
+            )?;
+            load_visible(conn, &ctx, &id)
+        })
+        .await
+}
