@@ -304,10 +304,78 @@ mod tests {
     }
 
     #[test]
-    fn statuses_round_trip() {
+    fn names_round_trip() {
         for s in ChannelStatus::ALL {
             assert_eq!(ChannelStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(ChannelStatus::parse("paused"), None);
+        for k in ChannelKind::ALL {
+            assert_eq!(ChannelKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(ChannelKind::parse("back_channel"), None);
+        for side in [Proposer, Counterpart] {
+            assert_eq!(Side::parse(side.as_str()), Some(side));
+        }
+        assert_eq!(Side::parse("mediator"), None);
+    }
+
+    use proptest::prelude::*;
+
+    fn any_side() -> impl Strategy<Value = Side> {
+        prop_oneof![Just(Proposer), Just(Counterpart)]
+    }
+
+    fn any_status() -> impl Strategy<Value = ChannelStatus> {
+        proptest::sample::select(ChannelStatus::ALL.to_vec())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// Along any sequence of requests from a fresh proposal: a pending request exists only
+        /// on a suspended or frozen channel; nothing leaves `closed`; a proposal becomes active
+        /// only by the counterpart; and a suspended or frozen channel becomes active only on a
+        /// request of one side completing an earlier request of the other side, made since it
+        /// was suspended or frozen (sovereign equality).
+        #[test]
+        fn invariants_hold_along_any_history(
+            steps in proptest::collection::vec((any_side(), any_status(), any::<bool>()), 0..40)
+        ) {
+            let mut state = ChannelState { status: Proposed, reactivation_requested_by: None };
+            let mut asked: Option<Side> = None;
+            for (by, to, with_reason) in steps {
+                let reason = with_reason.then_some("a stated reason");
+                let result = transition(state, by, to, reason);
+                if state.status == Closed {
+                    prop_assert!(result.is_err());
+                    continue;
+                }
+                let Ok((next, outcome)) = result else {
+                    continue;
+                };
+                prop_assert!(
+                    next.reactivation_requested_by.is_none()
+                        || matches!(next.status, Suspended | Frozen)
+                );
+                if state.status == Proposed && next.status == Active {
+                    prop_assert_eq!(by, Counterpart);
+                }
+                match outcome {
+                    Outcome::Requested => {
+                        prop_assert_eq!(next.status, state.status);
+                        prop_assert_eq!(asked, None);
+                        asked = Some(by);
+                    }
+                    Outcome::Moved => {
+                        if matches!(state.status, Suspended | Frozen) && next.status == Active {
+                            prop_assert!(asked.is_some_and(|first| first != by));
+                        }
+                        asked = None;
+                    }
+                }
+                prop_assert_eq!(next.reactivation_requested_by, asked);
+                state = next;
+            }
+        }
     }
 }

@@ -140,6 +140,17 @@ async fn forum_membership_decides_who_sees_what(app: TestApp) {
                 .await
                 .status()
                 .as_u16();
+            let ics = app
+                .call(
+                    "GET",
+                    &format!("/api/v1/meetings/{meeting_id}.ics"),
+                    Some(&token),
+                    None,
+                )
+                .await
+                .status()
+                .as_u16();
+            assert_eq!(ics, status, "GET and .ics agree");
             let listed = app
                 .expect(
                     200,
