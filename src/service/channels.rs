@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 
 use super::audit::{self, Entry};
 use super::idempotency::{self, Created};
-use super::{stale, Context, Page, PageRequest};
+use super::{acting_for, length_errors, stale, Context, Page, PageRequest};
+use crate::domain::access::Principal;
 use crate::domain::channel::{
     self, ChannelKind, ChannelState, ChannelStatus, Outcome, Side, TransitionError,
 };
@@ -303,24 +304,13 @@ pub(super) fn check_meeting(
 // ---------------------------------------------------------------------------------------------
 // Use cases
 
-fn check_texts(name: &str, purpose: Option<&str>, errors: &mut Vec<FieldError>) {
-    let checks = [
-        Some(check_len("name", name, MAX_TITLE_CHARS, false)),
-        purpose.map(|p| check_len("purpose", p, MAX_DESCRIPTION_CHARS, true)),
-    ];
-    for (field, message) in checks.into_iter().flatten().filter_map(Result::err) {
-        errors.push(FieldError::new(field, message));
-    }
-}
-
 /// The caller's delegation, if the caller is one of its admins: only they speak for it.
 fn speaker(ctx: &Context) -> Result<String, AppError> {
-    match &ctx.principal.delegation_id {
-        Some(d) if ctx.principal.may_speak_for(d) => Ok(d.clone()),
-        _ => Err(AppError::Forbidden(
-            "only a delegation's admins propose and move contact channels".into(),
-        )),
-    }
+    acting_for(
+        ctx,
+        Principal::may_speak_for,
+        "only a delegation's admins propose and move contact channels",
+    )
 }
 
 fn append_history(
@@ -366,8 +356,13 @@ pub async fn create(
     idempotency: Option<idempotency::Key>,
 ) -> Result<Created<Channel>, AppError> {
     let proposer = speaker(ctx)?;
-    let mut errors = Vec::new();
-    check_texts(&input.name, input.purpose.as_deref(), &mut errors);
+    let mut errors = length_errors([
+        Some(check_len("name", &input.name, MAX_TITLE_CHARS, false)),
+        input
+            .purpose
+            .as_deref()
+            .map(|p| check_len("purpose", p, MAX_DESCRIPTION_CHARS, true)),
+    ]);
     if input.counterpart_id == proposer {
         errors.push(FieldError::new(
             "counterpart_id",

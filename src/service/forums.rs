@@ -12,9 +12,10 @@ use utoipa::ToSchema;
 use super::audit::{self, Entry};
 use super::delegations::{check_exist, double_option};
 use super::idempotency::{self, Created};
-use super::{stale, Context, Page, PageRequest};
+use super::{length_errors, stale, Context, Page, PageRequest};
 use crate::domain::meeting::{check_len, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 use crate::error::{AppError, FieldError};
+use crate::store::conn::MultiBackend;
 use crate::store::schema::{forum_members as fm, forums};
 use crate::store::{new_id, now, DbConnection, Store};
 
@@ -67,15 +68,10 @@ type ForumRow = (
 );
 
 fn check_texts(name: Option<&str>, description: Option<&str>) -> Result<(), AppError> {
-    let errors: Vec<FieldError> = [
+    let errors = length_errors([
         name.map(|n| check_len("name", n, MAX_TITLE_CHARS, false)),
         description.map(|d| check_len("description", d, MAX_DESCRIPTION_CHARS, true)),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(Result::err)
-    .map(|(field, message)| FieldError::new(field, message))
-    .collect();
+    ]);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -128,23 +124,28 @@ pub(super) fn members_of(
     Ok(by_forum)
 }
 
+/// The forums the caller may see: platform admins every forum, delegations the forums they are
+/// members of.
+fn visible(ctx: &Context) -> forums::BoxedQuery<'static, MultiBackend> {
+    let query = forums::table.into_boxed();
+    if ctx.principal.is_platform_admin() {
+        return query;
+    }
+    let delegation_id = ctx.principal.delegation_id.clone().unwrap_or_default();
+    query.filter(
+        forums::id.eq_any(
+            fm::table
+                .filter(fm::delegation_id.eq(delegation_id))
+                .select(fm::forum_id),
+        ),
+    )
+}
+
 /// The forum, if the caller may see it: platform admins see every forum, delegations the
 /// forums they are members of; anyone else gets 404.
 fn load_visible(conn: &mut DbConnection, ctx: &Context, id: &str) -> Result<Forum, AppError> {
-    let mut query = forums::table
+    let row: ForumRow = visible(ctx)
         .filter(forums::id.eq(id.to_owned()))
-        .into_boxed();
-    if !ctx.principal.is_platform_admin() {
-        let delegation_id = ctx.principal.delegation_id.clone().unwrap_or_default();
-        query = query.filter(
-            forums::id.eq_any(
-                fm::table
-                    .filter(fm::delegation_id.eq(delegation_id))
-                    .select(fm::forum_id),
-            ),
-        );
-    }
-    let row: ForumRow = query
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::not_found("forum"))?;
@@ -300,17 +301,7 @@ pub async fn list(
     let ctx = ctx.clone();
     store
         .read(move |conn| {
-            let mut query = forums::table.into_boxed();
-            if !ctx.principal.is_platform_admin() {
-                let delegation_id = ctx.principal.delegation_id.clone().unwrap_or_default();
-                query = query.filter(
-                    forums::id.eq_any(
-                        fm::table
-                            .filter(fm::delegation_id.eq(delegation_id))
-                            .select(fm::forum_id),
-                    ),
-                );
-            }
+            let mut query = visible(&ctx);
             if let Some(after) = &page.after {
                 query = query.filter(forums::id.gt(after.clone()));
             }

@@ -15,8 +15,9 @@ use utoipa::ToSchema;
 use super::audit::{self, Entry};
 use super::delegations::{check_exist, double_option};
 use super::idempotency;
+use super::{acting_for, length_errors, stale, Context, Page, PageRequest};
 use super::{channels, forums};
-use super::{stale, Context, Page, PageRequest};
+use crate::domain::access::Principal;
 use crate::domain::channel::ChannelStatus;
 use crate::domain::meeting::{
     check_len, overlaps, Changes, Confidentiality, Format, MeetingStatus, ParticipantRole,
@@ -690,14 +691,11 @@ fn check_texts(
     location: Option<&str>,
     errors: &mut Vec<FieldError>,
 ) {
-    let checks = [
+    errors.extend(length_errors([
         title.map(|t| check_len("title", t, MAX_TITLE_CHARS, false)),
         description.map(|d| check_len("description", d, MAX_DESCRIPTION_CHARS, true)),
         location.map(|l| check_len("location", l, MAX_LOCATION_CHARS, true)),
-    ];
-    for (field, message) in checks.into_iter().flatten().filter_map(Result::err) {
-        errors.push(FieldError::new(field, message));
-    }
+    ]));
 }
 
 /// `forum` confidentiality needs a forum whose members it means.
@@ -788,12 +786,11 @@ fn participant_set(
 }
 
 fn host_of(ctx: &Context) -> Result<String, AppError> {
-    match &ctx.principal.delegation_id {
-        Some(d) if ctx.principal.may_schedule_for(d) => Ok(d.clone()),
-        _ => Err(AppError::Forbidden(
-            "only a delegation's admins and schedulers book meetings".into(),
-        )),
-    }
+    acting_for(
+        ctx,
+        Principal::may_schedule_for,
+        "only a delegation's admins and schedulers book meetings",
+    )
 }
 
 fn write_participants(

@@ -62,6 +62,32 @@ impl Context {
     }
 }
 
+/// The caller's delegation, when `allowed` says the caller may act for it this way; else 403
+/// with `refusal` (platform admins belong to no delegation).
+pub fn acting_for(
+    ctx: &Context,
+    allowed: impl Fn(&Principal, &str) -> bool,
+    refusal: &str,
+) -> Result<String, AppError> {
+    match &ctx.principal.delegation_id {
+        Some(d) if allowed(&ctx.principal, d) => Ok(d.clone()),
+        _ => Err(AppError::Forbidden(refusal.to_owned())),
+    }
+}
+
+/// Text checks (`domain::meeting::check_len` results; None where the field is absent) as the
+/// field errors of a 422.
+pub fn length_errors<const N: usize>(
+    checks: [Option<Result<(), (String, String)>>; N],
+) -> Vec<FieldError> {
+    checks
+        .into_iter()
+        .flatten()
+        .filter_map(Result::err)
+        .map(|(field, message)| FieldError::new(field, message))
+        .collect()
+}
+
 /// API.md: `?limit=` defaults to 50, at most 500.
 pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 500;
