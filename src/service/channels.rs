@@ -497,18 +497,7 @@ pub async fn history(
     id: String,
     page: PageRequest,
 ) -> Result<Page<HistoryEntry>, AppError> {
-    let after = page
-        .after
-        .as_deref()
-        .map(|raw| {
-            raw.parse::<i64>().map_err(|_| {
-                AppError::invalid_fields(vec![FieldError::new(
-                    "cursor",
-                    "not a cursor this API gave out",
-                )])
-            })
-        })
-        .transpose()?;
+    let after = page.after_key(|raw| raw.parse::<i64>().ok())?;
     let ctx = ctx.clone();
     store
         .read(move |conn| {

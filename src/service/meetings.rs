@@ -1005,25 +1005,13 @@ pub async fn list(
     filter: MeetingFilter,
     page: PageRequest,
 ) -> Result<Page<Meeting>, AppError> {
-    let after = page
-        .after
-        .as_deref()
-        .map(|c| {
-            c.split_once('|')
-                .and_then(|(t, id)| {
-                    Some((
-                        DateTime::from_timestamp_micros(t.parse().ok()?)?,
-                        id.to_owned(),
-                    ))
-                })
-                .ok_or_else(|| {
-                    AppError::invalid_fields(vec![FieldError::new(
-                        "cursor",
-                        "not a cursor this API gave out",
-                    )])
-                })
-        })
-        .transpose()?;
+    let after = page.after_key(|c| {
+        let (t, id) = c.split_once('|')?;
+        Some((
+            DateTime::from_timestamp_micros(t.parse().ok()?)?,
+            id.to_owned(),
+        ))
+    })?;
     let ctx = ctx.clone();
     store
         .read(move |conn| {

@@ -92,6 +92,13 @@ pub fn length_errors<const N: usize>(
 pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 500;
 
+fn bad_cursor() -> AppError {
+    AppError::invalid_fields(vec![FieldError::new(
+        "cursor",
+        "not a cursor this API gave out",
+    )])
+}
+
 /// A page request: how many, and after which sort key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageRequest {
@@ -114,18 +121,24 @@ impl PageRequest {
                     .decode(c)
                     .ok()
                     .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .ok_or_else(|| {
-                        AppError::invalid_fields(vec![FieldError::new(
-                            "cursor",
-                            "not a cursor this API gave out",
-                        )])
-                    })
+                    .ok_or_else(bad_cursor)
             })
             .transpose()?;
         Ok(Self {
             limit: i64::from(limit),
             after,
         })
+    }
+
+    /// The cursor's sort key, read by `read`; one it cannot read → 422 on `cursor`.
+    pub fn after_key<T>(
+        &self,
+        read: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>, AppError> {
+        self.after
+            .as_deref()
+            .map(|raw| read(raw).ok_or_else(bad_cursor))
+            .transpose()
     }
 
     /// Rows to load: one more than the page, to know whether another page follows.

@@ -670,6 +670,18 @@ async fn proposals_are_validated_and_repeat_safe(app: TestApp) {
         )
         .await;
     }
+    // A cursor this API did not give out ("abc", base64url).
+    let problem = app
+        .expect_problem(
+            422,
+            "validation",
+            "GET",
+            &format!("/api/v1/channels/{id}/history?cursor=YWJj"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(problem["errors"][0]["field"], "cursor");
     // If-Match on a transition.
     let response = app
         .client
