@@ -463,10 +463,14 @@ pub async fn list(
                 query = query.filter(channels::status.eq(status.as_str()));
             }
             if let Some(other) = &filter.counterpart {
+                // The other party is `other`: the caller's delegation is on the opposite side.
                 query = query.filter(
                     channels::proposer_id
-                        .eq(other.clone())
-                        .or(channels::counterpart_id.eq(other.clone())),
+                        .eq(delegation_id.clone())
+                        .and(channels::counterpart_id.eq(other.clone()))
+                        .or(channels::counterpart_id
+                            .eq(delegation_id.clone())
+                            .and(channels::proposer_id.eq(other.clone()))),
                 );
             }
             if let Some(after) = &page.after {

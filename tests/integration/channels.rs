@@ -469,6 +469,12 @@ async fn a_hotline_from_proposal_to_freeze_to_reopening(app: TestApp) {
     assert!(listed("a-viewer", format!("?counterpart={c}"))
         .await
         .is_empty());
+    assert!(
+        listed("a-viewer", format!("?counterpart={}", w.a))
+            .await
+            .is_empty(),
+        "a delegation is not its own counterpart"
+    );
     assert!(listed("platform", String::new()).await.is_empty());
 
     // A third delegation (and the platform admin) sees nothing of it.
