@@ -1,0 +1,502 @@
+//! List and feed endpoints as the data of *other* delegations grows: a delegation's own lists
+//! must stay flat (index-backed), whatever the rest of the database holds.
+//!
+//!     cargo bench --bench lists
+//!     ENTENTE_BENCH_SIZES=1000,10000 cargo bench --bench lists
+//!     ENTENTE_BENCH_KEEP=1 cargo bench --bench lists     # keep the databases, to EXPLAIN
+//!
+//! For each backend (SQLite; PostgreSQL when `ENTENTE_TEST_POSTGRES_URL` is set) and each size N,
+//! a fresh database gets, through the real API, two delegations V and W with a fixed set of their
+//! own (30 meetings in January 2027 — 10 on their hotline, 10 in their forum, `forum`-confidential
+//! —, a weekly series, the hotline's history, a feed), and then, written straight to the database,
+//! N meetings among 50 other delegations (over all of 2027, half of them `forum`-confidential in
+//! the others' forums), N/10 channels among the others with their history, and N/1000 forums.
+//! Every endpoint is then called over HTTP by V's viewer (and by X, a forum member not taking
+//! part) and timed: median and 95th percentile of 40 calls after 5 warm-up calls.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+use entente::config::Config;
+use entente::domain::zone::TZDB_VERSION;
+use entente::Application;
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "bench-passphrase-1";
+const OTHERS: usize = 50;
+const WARM_UP: usize = 5;
+const CALLS: usize = 40;
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Value {
+        let mut request = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_success(), "{method} {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn login(&self, username: &str, password: &str) -> String {
+        let body = self
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": username, "password": password})),
+            )
+            .await;
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn delegation(&self, admin: &str, code: &str) -> String {
+        let body = self
+            .call(
+                "POST",
+                "/api/v1/delegations",
+                Some(admin),
+                Some(json!({"code": code, "name": code, "kind": "state", "time_zone": "UTC"})),
+            )
+            .await;
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn user(&self, admin: &str, delegation: &str, username: &str, role: &str) -> String {
+        self.call(
+            "POST",
+            &format!("/api/v1/delegations/{delegation}/users"),
+            Some(admin),
+            Some(json!({"username": username, "password": PASSWORD, "role": role})),
+        )
+        .await;
+        self.login(username, PASSWORD).await
+    }
+
+    /// Median and 95th percentile of `CALLS` timed GETs (after `WARM_UP` untimed ones).
+    async fn time(&self, path: &str, token: Option<&str>) -> (Duration, Duration) {
+        for _ in 0..WARM_UP {
+            self.get(path, token).await;
+        }
+        let mut times = Vec::with_capacity(CALLS);
+        for _ in 0..CALLS {
+            let started = Instant::now();
+            self.get(path, token).await;
+            times.push(started.elapsed());
+        }
+        times.sort();
+        (times[CALLS / 2], times[CALLS * 95 / 100])
+    }
+
+    async fn get(&self, path: &str, token: Option<&str>) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        response.bytes().await.unwrap();
+    }
+}
+
+/// The delegations' own, fixed data, made through the API.
+struct Fixture {
+    viewer: String,
+    member: String,
+    channel: String,
+    forum: String,
+    feed: String,
+    others: Vec<String>,
+}
+
+async fn fixture(client: &Client, admin_password: &str) -> Fixture {
+    let platform = client.login("admin", admin_password).await;
+    let v = client.delegation(&platform, "VV").await;
+    let w = client.delegation(&platform, "WW").await;
+    let x = client.delegation(&platform, "XX").await;
+    let v_admin = client.user(&platform, &v, "v-admin", "admin").await;
+    let v_scheduler = client.user(&platform, &v, "v-scheduler", "scheduler").await;
+    let viewer = client.user(&platform, &v, "v-viewer", "viewer").await;
+    let w_admin = client.user(&platform, &w, "w-admin", "admin").await;
+    let member = client.user(&platform, &x, "x-viewer", "viewer").await;
+    let channel = client
+        .call(
+            "POST",
+            "/api/v1/channels",
+            Some(&v_admin),
+            Some(json!({"counterpart_id": w, "name": "Hotline", "kind": "hotline"})),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let transitions = format!("/api/v1/channels/{channel}/transitions");
+    client
+        .call(
+            "POST",
+            &transitions,
+            Some(&w_admin),
+            Some(json!({"to": "active"})),
+        )
+        .await;
+    let forum = client
+        .call(
+            "POST",
+            "/api/v1/forums",
+            Some(&platform),
+            Some(json!({"name": "Forum", "members": [v, w, x]})),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for day in 1..=30 {
+        let mut booking = json!({"title": format!("Meeting {day}"), "participants": [w],
+            "time_zone": "Europe/Zurich", "start": format!("2027-01-{day:02}T10:00"),
+            "end": format!("2027-01-{day:02}T11:00")});
+        match day % 3 {
+            0 => booking["channel_id"] = json!(channel),
+            1 => {
+                booking["forum_id"] = json!(forum);
+                booking["confidentiality"] = json!("forum");
+            }
+            _ => {}
+        }
+        client
+            .call(
+                "POST",
+                "/api/v1/meetings",
+                Some(&v_scheduler),
+                Some(booking),
+            )
+            .await;
+    }
+    client
+        .call(
+            "POST",
+            "/api/v1/meetings",
+            Some(&v_scheduler),
+            Some(
+                json!({"title": "Weekly", "participants": [w], "time_zone": "Europe/Zurich",
+                        "start": "2027-01-05T15:00", "end": "2027-01-05T16:00",
+                        "recurrence": "FREQ=WEEKLY;BYDAY=TU;COUNT=52", "forum_id": forum,
+                        "confidentiality": "forum"}),
+            ),
+        )
+        .await;
+    for (token, to, reason) in [
+        (&w_admin, "frozen", Some("pause")),
+        (&v_admin, "active", None),
+        (&w_admin, "active", None),
+    ] {
+        client
+            .call(
+                "POST",
+                &transitions,
+                Some(token),
+                Some(json!({"to": to, "reason": reason})),
+            )
+            .await;
+    }
+    let feed = client
+        .call(
+            "POST",
+            "/api/v1/feeds",
+            Some(&viewer),
+            Some(json!({"name": "V"})),
+        )
+        .await["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut others = Vec::with_capacity(OTHERS);
+    for i in 0..OTHERS {
+        others.push(client.delegation(&platform, &format!("O{i}")).await);
+    }
+    Fixture {
+        viewer,
+        member,
+        channel,
+        forum,
+        feed,
+        others,
+    }
+}
+
+fn id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// SQL for the others' data: `n` meetings, `n / 10` channels, `n / 1000` forums.
+fn others_sql(n: usize, others: &[String]) -> Vec<String> {
+    let at = |minutes: usize| {
+        let t = chrono::NaiveDate::from_ymd_opt(2027, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            + chrono::TimeDelta::minutes(i64::try_from(minutes).unwrap());
+        t.format("%Y-%m-%d %H:%M:%S").to_string()
+    };
+    let now = at(0);
+    let mut statements = Vec::new();
+    let forums: Vec<String> = (0..(n / 1000).max(1)).map(|_| id()).collect();
+    let mut sql = String::new();
+    for (f, forum) in forums.iter().enumerate() {
+        writeln!(
+            sql,
+            "INSERT INTO forums VALUES ('{forum}', 'Forum {f}', NULL, 1, '{now}', '{now}');"
+        )
+        .unwrap();
+        for m in 0..10 {
+            let member = &others[(f + m) % others.len()];
+            writeln!(
+                sql,
+                "INSERT INTO forum_members VALUES ('{forum}', '{member}', '{now}') ON CONFLICT DO NOTHING;"
+            )
+            .unwrap();
+        }
+    }
+    statements.push(sql);
+    let year = 365 * 24 * 60;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let mut meetings = Vec::new();
+        let mut participants = Vec::new();
+        for &i in chunk {
+            let meeting = id();
+            let host = &others[i % others.len()];
+            let guest = &others[(i + 1) % others.len()];
+            let start = at(i * year / n);
+            let end = at(i * year / n + 60);
+            let (confidentiality, forum) = if i % 2 == 0 {
+                ("forum", format!("'{}'", forums[i % forums.len()]))
+            } else {
+                ("participants", "NULL".to_owned())
+            };
+            meetings.push(format!(
+                "('{meeting}', '{host}', 'Meeting {i}', NULL, NULL, 'UTC', '{start}', '{end}', NULL, \
+                 '{start}', '{end}', NULL, '{start}', '{end}', 'confirmed', '{confidentiality}', NULL, \
+                 {forum}, 0, 1, '{TZDB_VERSION}', '{now}', '{now}')"
+            ));
+            participants.push(format!(
+                "('{meeting}', '{host}', 'host', 'accepted', NULL, NULL, '{start}', '{end}'), \
+                 ('{meeting}', '{guest}', 'participant', 'pending', NULL, NULL, '{start}', '{end}')"
+            ));
+        }
+        statements.push(format!(
+            "INSERT INTO meetings VALUES {};\nINSERT INTO meeting_participants VALUES {};",
+            meetings.join(",\n"),
+            participants.join(",\n")
+        ));
+    }
+    for chunk in (0..n / 10).collect::<Vec<_>>().chunks(500) {
+        let mut channels = Vec::new();
+        let mut history = Vec::new();
+        for &i in chunk {
+            let channel = id();
+            let proposer = &others[i % others.len()];
+            let counterpart = &others[(i + 7) % others.len()];
+            channels.push(format!(
+                "('{channel}', '{proposer}', '{counterpart}', 'consultations', 'Channel {i}', NULL, \
+                 'active', NULL, 2, '{now}', '{now}')"
+            ));
+            history.push(format!(
+                "('{channel}', 1, 'proposed', NULL, 'proposed', NULL, 'u', 'u', '{proposer}', '{now}'), \
+                 ('{channel}', 2, 'transition', 'proposed', 'active', NULL, 'u', 'u', '{counterpart}', '{now}')"
+            ));
+        }
+        statements.push(format!(
+            "INSERT INTO channels VALUES {};\nINSERT INTO channel_history VALUES {};",
+            channels.join(",\n"),
+            history.join(",\n")
+        ));
+    }
+    statements
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+async fn run(backend: Backend, n: usize, report: &mut String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, pg) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}", dir.path().join("bench.db").display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let server = std::env::var("ENTENTE_TEST_POSTGRES_URL").unwrap();
+            let name = format!("entente_bench_{}", uuid::Uuid::now_v7().simple());
+            PgConnection::establish(&server)
+                .unwrap()
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .unwrap();
+            let mut url = url::Url::parse(&server).unwrap();
+            url.set_path(&name);
+            (url.to_string(), Some((server, name)))
+        }
+    };
+    let admin_password = "bench-admin-passphrase";
+    let config = Config::from_vars(vec![
+        ("ENTENTE_DATABASE_URL".to_owned(), url.clone()),
+        ("ENTENTE_BIND".to_owned(), "127.0.0.1:0".to_owned()),
+        (
+            "ENTENTE_ADMIN_PASSWORD".to_owned(),
+            admin_password.to_owned(),
+        ),
+        ("ENTENTE_LOG".to_owned(), "error".to_owned()),
+    ])
+    .unwrap();
+    let app = Application::build(config).unwrap();
+    let client = Client {
+        http: reqwest::Client::new(),
+        base: format!("http://{}", app.local_addr()),
+    };
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+
+    let f = fixture(&client, admin_password).await;
+    let seeding = Instant::now();
+    let statements = others_sql(n, &f.others);
+    match backend {
+        Backend::Sqlite => {
+            let path = url.trim_start_matches("sqlite://");
+            let mut conn = SqliteConnection::establish(path).unwrap();
+            conn.batch_execute("BEGIN").unwrap();
+            for s in &statements {
+                conn.batch_execute(s).unwrap();
+            }
+            conn.batch_execute("COMMIT; ANALYZE;").unwrap();
+        }
+        Backend::Postgres => {
+            let mut conn = PgConnection::establish(&url).unwrap();
+            conn.batch_execute("BEGIN").unwrap();
+            for s in &statements {
+                conn.batch_execute(s).unwrap();
+            }
+            conn.batch_execute("COMMIT; ANALYZE;").unwrap();
+        }
+    }
+    let seeded = seeding.elapsed();
+
+    let january = "from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z";
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "meetings, January",
+            format!("/api/v1/meetings?{january}&limit=100"),
+            f.viewer.as_str(),
+        ),
+        (
+            "meetings, January (forum member)",
+            format!("/api/v1/meetings?{january}&limit=100"),
+            f.member.as_str(),
+        ),
+        (
+            "meetings?forum_id=",
+            format!("/api/v1/meetings?forum_id={}&limit=100", f.forum),
+            f.viewer.as_str(),
+        ),
+        (
+            "meetings?channel_id=",
+            format!("/api/v1/meetings?channel_id={}&limit=100", f.channel),
+            f.viewer.as_str(),
+        ),
+        (
+            "schedule, January",
+            format!("/api/v1/schedule?{january}"),
+            f.viewer.as_str(),
+        ),
+        ("channels", "/api/v1/channels".to_owned(), f.viewer.as_str()),
+        (
+            "channel history",
+            format!("/api/v1/channels/{}/history", f.channel),
+            f.viewer.as_str(),
+        ),
+        ("forums", "/api/v1/forums".to_owned(), f.viewer.as_str()),
+        ("feed .ics", f.feed.clone(), ""),
+    ];
+    let backend_name = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    for (name, path, token) in cases {
+        let token = (!token.is_empty()).then_some(token);
+        let (median, p95) = client.time(&path, token).await;
+        writeln!(
+            report,
+            "| {backend_name} | {n} | {name} | {:.2} | {:.2} |",
+            median.as_secs_f64() * 1000.0,
+            p95.as_secs_f64() * 1000.0
+        )
+        .unwrap();
+    }
+    eprintln!("{backend_name} N={n}: others' data written in {seeded:.1?}");
+    handle.stop(true).await;
+    if std::env::var("ENTENTE_BENCH_KEEP").is_ok() {
+        // To look at query plans afterwards (EXPLAIN): the database stays.
+        eprintln!("{backend_name} N={n}: kept {url}");
+        std::mem::forget(dir);
+        return;
+    }
+    if let Some((server, name)) = pg {
+        if let Ok(mut admin) = PgConnection::establish(&server) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let sizes: Vec<usize> = std::env::var("ENTENTE_BENCH_SIZES")
+        .unwrap_or_else(|_| "1000,10000,100000".to_owned())
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("ENTENTE_BENCH_SIZES: numbers, e.g. 1000,10000")
+        })
+        .collect();
+    let mut backends = vec![Backend::Sqlite];
+    if std::env::var("ENTENTE_TEST_POSTGRES_URL").is_ok() {
+        backends.push(Backend::Postgres);
+    } else {
+        eprintln!("ENTENTE_TEST_POSTGRES_URL is not set: SQLite only");
+    }
+    let mut report = String::from(
+        "| backend | others' meetings | endpoint | median ms | p95 ms |\n| --- | ---: | --- | ---: | ---: |\n",
+    );
+    for backend in backends {
+        for &n in &sizes {
+            run(backend, n, &mut report).await;
+        }
+    }
+    println!("{report}");
+}
