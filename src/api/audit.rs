@@ -3,14 +3,14 @@
 use actix_web::{get, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::auth::Caller;
 use super::problem::Problem;
 use super::AppState;
 use crate::error::{AppError, FieldError};
 use crate::service::audit::{self, AuditEntry, AuditFilter};
-use crate::service::PageRequest;
+use crate::service::{Page, PageRequest};
 
 #[derive(Deserialize, IntoParams, Debug)]
 #[serde(deny_unknown_fields)]
@@ -25,12 +25,6 @@ pub struct AuditQuery {
     pub entity_id: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
-}
-
-#[derive(serde::Serialize, ToSchema)]
-pub struct AuditPage {
-    pub items: Vec<AuditEntry>,
-    pub next_cursor: Option<String>,
 }
 
 fn instant(field: &str, raw: &Option<String>) -> Result<Option<chrono::NaiveDateTime>, AppError> {
@@ -56,7 +50,7 @@ fn instant(field: &str, raw: &Option<String>) -> Result<Option<chrono::NaiveDate
     security(("bearer" = [])),
     params(AuditQuery),
     responses(
-        (status = 200, description = "One page of the audit log", body = AuditPage),
+        (status = 200, description = "One page of the audit log", body = Page<AuditEntry>),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json")
     )

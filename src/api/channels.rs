@@ -2,29 +2,17 @@
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::auth::Caller;
 use super::problem::Problem;
-use super::{create_body, created, if_match, with_etag, AppState};
+use super::{create_body, created, if_match, with_etag, AppState, PageQuery};
 use crate::domain::channel::{ChannelStatus, Outcome};
 use crate::error::AppError;
 use crate::service::channels::{
     self, Channel, ChannelFilter, HistoryEntry, NewChannel, NewTransition,
 };
-use crate::service::PageRequest;
-
-#[derive(serde::Serialize, ToSchema)]
-pub struct ChannelPage {
-    pub items: Vec<Channel>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(serde::Serialize, ToSchema)]
-pub struct HistoryPage {
-    pub items: Vec<HistoryEntry>,
-    pub next_cursor: Option<String>,
-}
+use crate::service::{Page, PageRequest};
 
 #[derive(Deserialize, IntoParams, Debug)]
 #[serde(deny_unknown_fields)]
@@ -33,14 +21,6 @@ pub struct ListQuery {
     pub status: Option<ChannelStatus>,
     /// Only channels whose other party is this delegation.
     pub counterpart: Option<String>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
-#[derive(Deserialize, IntoParams, Debug)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -82,7 +62,7 @@ pub async fn create(
     security(("bearer" = [])),
     params(ListQuery),
     responses(
-        (status = 200, description = "One page of channels", body = ChannelPage),
+        (status = 200, description = "One page of channels", body = Page<Channel>),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -175,7 +155,7 @@ pub async fn transition(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Channel id"), PageQuery),
     responses(
-        (status = 200, description = "One page of the history", body = HistoryPage),
+        (status = 200, description = "One page of the history", body = Page<HistoryEntry>),
         (status = 404, description = "No such channel, or not a party to it", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -186,7 +166,7 @@ pub async fn history(
     id: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    let page = query.request()?;
     Ok(HttpResponse::Ok()
         .json(channels::history(&state.store, &caller.0, id.into_inner(), page).await?))
 }

@@ -1,52 +1,16 @@
 //! `/delegations` and their users.
 
-use actix_web::http::header;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
 use super::problem::Problem;
-use super::{if_match, with_etag, AppState};
+use super::{created_response, if_match, with_etag, AppState, PageQuery};
 use crate::error::AppError;
 use crate::service::delegations::{
     self, Delegation, DelegationPatch, DirectoryEntry, NewDelegation,
 };
 use crate::service::users::{self, NewUser, User};
-use crate::service::PageRequest;
-
-/// `?limit=` (1–500, default 50) and `?cursor=` (from `next_cursor`).
-#[derive(Deserialize, IntoParams, Debug)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
-impl PageQuery {
-    pub fn request(&self) -> Result<PageRequest, AppError> {
-        PageRequest::parse(self.limit, self.cursor.as_deref())
-    }
-}
-
-#[derive(serde::Serialize, ToSchema)]
-pub struct DirectoryPage {
-    pub items: Vec<DirectoryEntry>,
-    pub next_cursor: Option<String>,
-}
-
-#[derive(serde::Serialize, ToSchema)]
-pub struct UserPage {
-    pub items: Vec<User>,
-    pub next_cursor: Option<String>,
-}
-
-fn created(location: String, version: i64, body: impl serde::Serialize) -> HttpResponse {
-    let mut response = HttpResponse::Created();
-    response.insert_header((header::LOCATION, location));
-    with_etag(response, version).json(body)
-}
+use crate::service::Page;
 
 /// Create a delegation (platform admins).
 #[utoipa::path(
@@ -68,7 +32,7 @@ pub async fn create(
     body: web::Json<NewDelegation>,
 ) -> Result<HttpResponse, AppError> {
     let delegation = delegations::create(&state.store, &caller.0, body.into_inner()).await?;
-    Ok(created(
+    Ok(created_response(
         format!("/api/v1/delegations/{}", delegation.id),
         delegation.version,
         &delegation,
@@ -81,7 +45,7 @@ pub async fn create(
     tag = "delegations",
     security(("bearer" = [])),
     params(PageQuery),
-    responses((status = 200, description = "One page of the directory", body = DirectoryPage))
+    responses((status = 200, description = "One page of the directory", body = Page<DirectoryEntry>))
 )]
 #[get("/delegations")]
 pub async fn list(
@@ -181,7 +145,7 @@ pub async fn create_user(
         body.into_inner(),
     )
     .await?;
-    Ok(created(
+    Ok(created_response(
         format!("/api/v1/delegations/{delegation_id}/users/{}", user.id),
         user.version,
         &user,
@@ -195,7 +159,7 @@ pub async fn create_user(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Delegation id"), PageQuery),
     responses(
-        (status = 200, description = "One page of users", body = UserPage),
+        (status = 200, description = "One page of users", body = Page<User>),
         (status = 403, description = "Not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such delegation", body = Problem, content_type = "application/problem+json")
     )

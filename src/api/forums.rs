@@ -1,21 +1,13 @@
 //! `/forums`: multilateral platforms and their member delegations.
 
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
-use utoipa::ToSchema;
 
 use super::auth::Caller;
-use super::channels::PageQuery;
 use super::problem::Problem;
-use super::{create_body, created, if_match, with_etag, AppState};
+use super::{create_body, created, if_match, with_etag, AppState, PageQuery};
 use crate::error::AppError;
 use crate::service::forums::{self, Forum, ForumPatch, NewForum};
-use crate::service::PageRequest;
-
-#[derive(serde::Serialize, ToSchema)]
-pub struct ForumPage {
-    pub items: Vec<Forum>,
-    pub next_cursor: Option<String>,
-}
+use crate::service::Page;
 
 /// Create a forum with its member delegations (platform admins). Repeat-safe with
 /// `Idempotency-Key`.
@@ -54,7 +46,7 @@ pub async fn create(
     security(("bearer" = [])),
     params(PageQuery),
     responses(
-        (status = 200, description = "One page of forums", body = ForumPage),
+        (status = 200, description = "One page of forums", body = Page<Forum>),
         (status = 422, description = "Invalid page", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -64,7 +56,7 @@ pub async fn list(
     caller: Caller,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
+    let page = query.request()?;
     Ok(HttpResponse::Ok().json(forums::list(&state.store, &caller.0, page).await?))
 }
 

@@ -2,7 +2,7 @@
 
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::auth::Caller;
 use super::problem::Problem;
@@ -14,7 +14,7 @@ use crate::service::meetings::{
     self, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse, OccurrenceChange,
     Schedule, SeriesOccurrence,
 };
-use crate::service::PageRequest;
+use crate::service::{Page, PageRequest};
 
 #[derive(Deserialize, IntoParams, Debug, Default)]
 #[serde(deny_unknown_fields)]
@@ -35,12 +35,6 @@ impl ConflictQuery {
             )])),
         }
     }
-}
-
-#[derive(serde::Serialize, ToSchema)]
-pub struct MeetingPage {
-    pub items: Vec<Meeting>,
-    pub next_cursor: Option<String>,
 }
 
 fn instant(
@@ -113,7 +107,7 @@ pub struct ListQuery {
     security(("bearer" = [])),
     params(ListQuery),
     responses(
-        (status = 200, description = "One page of meetings", body = MeetingPage),
+        (status = 200, description = "One page of meetings", body = Page<Meeting>),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json")
     )
 )]

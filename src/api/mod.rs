@@ -142,6 +142,32 @@ pub fn create_body<T: serde::de::DeserializeOwned>(
     Ok((input, key))
 }
 
+/// `?limit=` (1–500, default 50) and `?cursor=` (from `next_cursor`).
+#[derive(serde::Deserialize, utoipa::IntoParams, Debug)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn request(&self) -> Result<crate::service::PageRequest, AppError> {
+        crate::service::PageRequest::parse(self.limit, self.cursor.as_deref())
+    }
+}
+
+/// 201 with `Location` and `ETag`.
+pub fn created_response(
+    location: String,
+    version: i64,
+    body: impl serde::Serialize,
+) -> actix_web::HttpResponse {
+    let mut response = actix_web::HttpResponse::Created();
+    response.insert_header((header::LOCATION, location));
+    with_etag(response, version).json(body)
+}
+
 /// 201 with `Location` and `ETag` for a new resource; for a replay, the first response as it
 /// was, marked `Idempotent-Replayed: true`.
 pub fn created<T: serde::Serialize>(
@@ -152,9 +178,7 @@ pub fn created<T: serde::Serialize>(
     use actix_web::http::StatusCode;
     match outcome {
         idempotency::Created::New(made) => {
-            let mut response = actix_web::HttpResponse::Created();
-            response.insert_header((header::LOCATION, location(&made)));
-            with_etag(response, version(&made)).json(&*made)
+            created_response(location(&made), version(&made), &*made)
         }
         idempotency::Created::Replayed(replay) => {
             let status = StatusCode::from_u16(replay.status).unwrap_or(StatusCode::OK);

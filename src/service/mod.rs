@@ -147,8 +147,8 @@ impl PageRequest {
     }
 }
 
-/// One page of a list, as every list endpoint answers.
-#[derive(Debug, serde::Serialize)]
+/// One page of a list, as every list endpoint answers (`next_cursor`: null on the last page).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
