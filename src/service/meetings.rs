@@ -716,22 +716,25 @@ fn check_forum_confidentiality(
     Ok(())
 }
 
-/// The channel and forum rules for a meeting hosted by `host` with the delegations `set`.
-/// The channel must be active when `moving` (booked, moved, series changed, or newly put on
-/// the channel); the forum's membership is checked when `regrouping` (booked, participants
-/// changed, or newly put in the forum).
+/// The channel and forum rules for a meeting hosted by `host` with the delegations `set`, for
+/// what changed: when it `moves` (booked, moved, series changed, or newly put on the channel)
+/// the channel must be active; when it is `regrouped` (booked, participants changed, or newly
+/// put on the channel or in the forum) the meeting must be bilateral between the channel's
+/// parties and drawn from the forum's members. An edit that does neither checks nothing, so
+/// a meeting stays editable after its forum loses a member.
 fn check_channel_and_forum(
     conn: &mut DbConnection,
     host: &str,
     set: &[String],
-    (channel_id, moving): (Option<&str>, bool),
-    (forum_id, regrouping): (Option<&str>, bool),
+    (channel_id, forum_id): (Option<&str>, Option<&str>),
+    moves: bool,
+    regrouped: bool,
 ) -> Result<(), AppError> {
-    if let Some(forum_id) = forum_id.filter(|_| regrouping) {
+    if let Some(forum_id) = forum_id.filter(|_| regrouped) {
         forums::check_meeting(conn, forum_id, host, set)?;
     }
-    if let Some(channel_id) = channel_id {
-        channels::check_meeting(conn, channel_id, host, set, moving)?;
+    if let Some(channel_id) = channel_id.filter(|_| moves || regrouped) {
+        channels::check_meeting(conn, channel_id, host, set, moves)?;
     }
     Ok(())
 }
@@ -900,8 +903,9 @@ pub async fn create(
                         conn,
                         &host,
                         &set,
-                        (input.channel_id.as_deref(), true),
-                        (input.forum_id.as_deref(), true),
+                        (input.channel_id.as_deref(), input.forum_id.as_deref()),
+                        true,
+                        true,
                     )?;
                     let found = conflicts(conn, &ctx, None, &set, &timeline)?;
                     if reject_conflicts && !found.is_empty() {
@@ -1285,8 +1289,9 @@ pub async fn update(
                 conn,
                 &row.host_delegation_id,
                 &set,
-                (channel_id.as_deref(), changes.time || channel_id != row.channel_id),
-                (forum_id.as_deref(), changes.participants || forum_id != row.forum_id),
+                (channel_id.as_deref(), forum_id.as_deref()),
+                changes.time || channel_id != row.channel_id,
+                changes.participants || channel_id != row.channel_id || forum_id != row.forum_id,
             )?;
 
             let timeline = Timeline {

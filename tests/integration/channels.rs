@@ -266,6 +266,18 @@ async fn a_hotline_from_proposal_to_freeze_to_reopening(app: TestApp) {
         Some(json!({"start": "2027-06-09T15:00", "end": "2027-06-09T15:30"})),
     )
     .await;
+    // A channel meeting stays bilateral between the parties.
+    let problem = app
+        .expect_problem(
+            422,
+            "validation",
+            "PATCH",
+            &format!("/api/v1/meetings/{meeting_id}"),
+            Some(w.token("a-scheduler")),
+            Some(json!({"participants": [w.b, c]})),
+        )
+        .await;
+    assert_eq!(problem["errors"][0]["field"], "participants");
     // Not moves: renaming, answering and cancelling one occurrence still work.
     app.expect(
         200,
