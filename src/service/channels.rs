@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::audit::{self, Entry};
 use super::idempotency::{self, Created};
-use super::{acting_for, length_errors, stale, Context, Page, PageRequest};
+use super::{acting_for, check_version, length_errors, stale, Context, Page, PageRequest};
 use crate::domain::access::Principal;
 use crate::domain::channel::{
     self, ChannelKind, ChannelState, ChannelStatus, Outcome, Side, TransitionError,
@@ -640,11 +640,7 @@ fn transition_once(
             "only the parties' admins move a contact channel".into(),
         ));
     }
-    if let Some(expected) = expected_version {
-        if expected != row.version {
-            return Err(stale(Some(expected), row.version));
-        }
-    }
+    check_version(expected_version, row.version)?;
     let before = row.state()?;
     let reason = input
         .reason

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::{self, Entry};
-use super::{is_unique_violation, stale, Context, Page, PageRequest};
+use super::{check_version, is_unique_violation, stale, Context, Page, PageRequest};
 use crate::domain::delegation::{DelegationCode, DelegationKind, WorkingHours, WorkingHoursJson};
 use crate::domain::zone::TimeZone;
 use crate::error::{AppError, FieldError};
@@ -347,11 +347,7 @@ pub async fn update(
                     "only platform admins change a delegation's code".into(),
                 ));
             }
-            if let Some(expected) = expected_version {
-                if expected != current.version {
-                    return Err(stale(Some(expected), current.version));
-                }
-            }
+            check_version(expected_version, current.version)?;
             let mut changed = Vec::new();
             let code = patch.code.clone().unwrap_or(current.code.clone());
             if code != current.code {

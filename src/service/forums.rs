@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::audit::{self, Entry};
 use super::delegations::{check_exist, double_option};
 use super::idempotency::{self, Created};
-use super::{length_errors, stale, Context, Page, PageRequest};
+use super::{check_version, length_errors, stale, Context, Page, PageRequest};
 use crate::domain::meeting::{check_len, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 use crate::error::{AppError, FieldError};
 use crate::store::conn::MultiBackend;
@@ -339,11 +339,7 @@ pub async fn update(
             // 404 for a forum the caller may not see; 403 for a member who is no platform admin.
             let current = load_visible(conn, &ctx, &id)?;
             authorize(&ctx)?;
-            if let Some(expected) = expected_version {
-                if expected != current.version {
-                    return Err(stale(Some(expected), current.version));
-                }
-            }
+            check_version(expected_version, current.version)?;
             let name = patch
                 .name
                 .as_deref()

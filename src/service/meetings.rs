@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use super::audit::{self, Entry};
 use super::delegations::{check_exist, double_option};
 use super::idempotency;
-use super::{acting_for, length_errors, stale, Context, Page, PageRequest};
+use super::{acting_for, check_version, length_errors, stale, Context, Page, PageRequest};
 use super::{channels, forums};
 use crate::domain::access::Principal;
 use crate::domain::channel::ChannelStatus;
@@ -1149,13 +1149,6 @@ fn authorize_host(ctx: &Context, row: &MeetingRow) -> Result<(), AppError> {
     }
 }
 
-fn check_version(expected: Option<i64>, row: &MeetingRow) -> Result<(), AppError> {
-    match expected {
-        Some(v) if v != row.version => Err(stale(Some(v), row.version)),
-        _ => Ok(()),
-    }
-}
-
 /// Applies a change; raises `sequence` when time, place, status or participants change.
 /// A change of time puts every other delegation's answer back to `pending`.
 pub async fn update(
@@ -1193,7 +1186,7 @@ pub async fn update(
         .write(move |conn| {
             let row = load_visible(conn, &ctx, &id)?;
             authorize_host(&ctx, &row)?;
-            check_version(expected_version, &row)?;
+            check_version(expected_version, row.version)?;
             if row.status()? == MeetingStatus::Cancelled {
                 return Err(AppError::Conflict("the meeting is cancelled: book a new one".into()));
             }
@@ -1412,7 +1405,7 @@ pub async fn cancel(
         .write(move |conn| {
             let row = load_visible(conn, &ctx, &id)?;
             authorize_host(&ctx, &row)?;
-            check_version(expected_version, &row)?;
+            check_version(expected_version, row.version)?;
             if row.status()? == MeetingStatus::Cancelled {
                 return view(conn, &ctx, row, false);
             }
@@ -1471,7 +1464,7 @@ pub async fn respond(
     store
         .write(move |conn| {
             let row = load_visible(conn, &ctx, &id)?;
-            check_version(expected_version, &row)?;
+            check_version(expected_version, row.version)?;
             let delegation = ctx.principal.delegation_id.clone().unwrap_or_default();
             let is_participant: i64 = mp::table
                 .filter(mp::meeting_id.eq(&id))
@@ -1674,7 +1667,7 @@ pub async fn put_occurrence(
                 return Err(not_an_occurrence());
             }
             authorize_host(&ctx, &row)?;
-            check_version(expected_version, &row)?;
+            check_version(expected_version, row.version)?;
             if row.status()? == MeetingStatus::Cancelled {
                 return Err(AppError::Conflict("the series is cancelled".into()));
             }

@@ -187,6 +187,15 @@ pub fn is_unique_violation(error: &DieselError) -> bool {
     )
 }
 
+/// `If-Match` (as `expected`) against the version just read: a mismatch → 412, changing nothing.
+/// The `UPDATE … WHERE version = ?` that follows catches a change made in between.
+pub fn check_version(expected: Option<i64>, current: i64) -> Result<(), AppError> {
+    match expected {
+        Some(v) if v != current => Err(stale(Some(v), current)),
+        _ => Ok(()),
+    }
+}
+
 /// The outcome of an optimistic `UPDATE … WHERE version = ?`: no row means someone else
 /// changed it first.
 pub fn stale(expected: Option<i64>, current: i64) -> AppError {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::{self, Entry};
-use super::{is_unique_violation, Context, Page, PageRequest};
+use super::{check_version, is_unique_violation, Context, Page, PageRequest};
 use crate::auth::password;
 use crate::domain::identity::{check_new_password, Role, Username};
 use crate::error::{AppError, FieldError};
@@ -251,11 +251,7 @@ pub async fn deactivate(
             if user.id == ctx.principal.user_id {
                 return Err(AppError::Conflict("you cannot deactivate yourself".into()));
             }
-            if let Some(expected) = expected_version {
-                if expected != user.version {
-                    return Err(super::stale(Some(expected), user.version));
-                }
-            }
+            check_version(expected_version, user.version)?;
             if !user.active {
                 return Ok(user);
             }
