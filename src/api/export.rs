@@ -10,14 +10,10 @@ use crate::domain::ical;
 use crate::error::AppError;
 use crate::service::export::{self, CreatedFeed, Feed, NewFeed};
 
-/// `text/calendar` with an ETag of the body; a matching `If-None-Match` gets 304.
+/// `text/calendar` with an ETag of the body; a matching `If-None-Match` (weak comparison) gets 304.
 fn calendar(req: &HttpRequest, body: String) -> HttpResponse {
     let etag = ical::etag(&body);
-    let matches = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let matches = super::http::if_none_match(req, &etag);
     let mut response = if matches {
         HttpResponse::NotModified()
     } else {

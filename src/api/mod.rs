@@ -6,6 +6,7 @@ pub mod channels;
 pub mod delegations;
 pub mod export;
 pub mod forums;
+pub mod http;
 pub mod meetings;
 pub mod ops;
 pub mod problem;
@@ -23,6 +24,8 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::service::idempotency;
 use crate::store::Store;
+
+pub use http::RouteTable;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -201,40 +204,6 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .configure(configure)
         .split_for_parts()
         .1
-}
-
-/// Every route the app serves, with its methods: lets the fallback tell "no such resource"
-/// (404) from "no such method on this resource" (405 with `Allow`).
-pub struct RouteTable(Vec<(actix_web::dev::ResourceDef, Vec<String>)>);
-
-impl RouteTable {
-    pub fn from_openapi(document: &utoipa::openapi::OpenApi) -> Self {
-        let value = serde_json::to_value(document).unwrap_or_default();
-        let routes = value["paths"]
-            .as_object()
-            .map(|paths| {
-                paths
-                    .iter()
-                    .map(|(path, item)| {
-                        let methods = item
-                            .as_object()
-                            .map(|ops| ops.keys().map(|m| m.to_uppercase()).collect())
-                            .unwrap_or_default();
-                        (actix_web::dev::ResourceDef::new(path.as_str()), methods)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Self(routes)
-    }
-
-    /// The methods allowed on `path`, or None when no route has that path.
-    pub fn allowed(&self, path: &str) -> Option<&[String]> {
-        self.0
-            .iter()
-            .find(|(def, _)| def.is_match(path))
-            .map(|(_, methods)| methods.as_slice())
-    }
 }
 
 /// Every documented route. Register new resources here, always through `service(...)`.

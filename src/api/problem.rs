@@ -165,22 +165,28 @@ pub fn path_error(_error: PathError, _req: &HttpRequest) -> actix_web::Error {
     AppError::not_found("resource").into()
 }
 
-/// Unknown routes → 404 problem; a known path with another method → 405 with `Allow`.
+/// Unknown routes → 404 problem; OPTIONS on a known path → 204 with `Allow`; a known path with
+/// another method → 405 with `Allow`.
 pub async fn no_route(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
+    let method = super::http::original_method(&req);
     match routes.allowed(req.path()) {
         Some(methods) => {
-            let mut response = Problem::new(
-                405,
-                "method-not-allowed",
-                format!(
-                    "{} is not allowed on {}; allowed: {}",
-                    req.method(),
-                    req.path(),
-                    methods.join(", ")
-                ),
-            )
-            .into_response();
-            if let Ok(allow) = HeaderValue::from_str(&methods.join(", ")) {
+            let allow = HeaderValue::from_str(&methods.join(", ")).ok();
+            let mut response = if method == actix_web::http::Method::OPTIONS {
+                HttpResponse::NoContent().finish()
+            } else {
+                Problem::new(
+                    405,
+                    "method-not-allowed",
+                    format!(
+                        "{method} is not allowed on {}; allowed: {}",
+                        req.path(),
+                        methods.join(", ")
+                    ),
+                )
+                .into_response()
+            };
+            if let Some(allow) = allow {
                 response.headers_mut().insert(header::ALLOW, allow);
             }
             response

@@ -9,4 +9,5 @@ pub mod meeting;
 pub mod recurrence;
 pub mod throttle;
 pub mod time;
+pub mod vtimezone;
 pub mod zone;

@@ -7,7 +7,7 @@ use crate::auth::keys::{KeyRing, SigningKey};
 use crate::auth::password;
 use crate::config::Config;
 use crate::service::audit::{self, Actor, Entry};
-use crate::service::meetings;
+use crate::service::rederive;
 use crate::store::migrate::{self, StartupError};
 use crate::store::schema::{signing_keys, users};
 use crate::store::{new_id, now, write_transaction, DbConnection, Store};
@@ -45,9 +45,9 @@ pub fn migrate(store: &Store) -> Result<Vec<String>, StartupError> {
     })
 }
 
-/// Meeting instants follow the bundled tz rules (see `meetings::rederive_utc`).
+/// Meeting instants follow the bundled tz rules (see `rederive::rederive_utc`).
 fn rederive(conn: &mut DbConnection) -> Result<(), StartupError> {
-    let outcome = meetings::rederive_utc(conn)
+    let outcome = rederive::rederive_utc(conn)
         .map_err(|e| StartupError::Bootstrap(format!("re-deriving meeting times: {e:?}")))?;
     if outcome.checked > 0 {
         tracing::warn!(

@@ -1,6 +1,6 @@
 //! iCalendar export: one meeting's `.ics`, and the subscribable feeds of a delegation.
 
-use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -17,14 +17,11 @@ use crate::domain::access::Principal;
 use crate::domain::ical::{self, Attendee, Event, Party};
 use crate::domain::identity::Role;
 use crate::domain::meeting::{Confidentiality, MeetingStatus, Response};
-use crate::domain::recurrence::{unbounded_end, Rule};
-use crate::domain::time;
+use crate::domain::recurrence::Rule;
 use crate::error::{AppError, FieldError};
 use crate::store::schema::{delegations, feeds, meeting_participants as mp, meetings, users};
 use crate::store::{new_id, now, DbConnection, Store};
 
-/// Unbounded series are described (VTIMEZONE) for this many years from now.
-pub const HORIZON_YEARS: i64 = 10;
 /// A feed holds meetings from this many days ago on.
 pub const FEED_PAST_DAYS: i64 = 90;
 
@@ -63,9 +60,9 @@ fn class(raw: &str) -> &'static str {
     }
 }
 
-/// The VEVENTs of these meetings (a series: its master, plus one per moved or re-statused
-/// occurrence; cancelled occurrences as EXDATE), and the range their time zones must cover.
-fn events(conn: &mut DbConnection, rows: Vec<MeetingRow>) -> Result<Rendering, AppError> {
+/// The VEVENTs of these meetings: a series as its master (cancelled occurrences as EXDATE),
+/// plus one per moved or re-statused occurrence.
+fn events(conn: &mut DbConnection, rows: Vec<MeetingRow>) -> Result<Vec<Event>, AppError> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut participants = participants_of(conn, &ids)?;
     let mut overrides = overrides_of(conn, &ids)?;
@@ -91,34 +88,20 @@ fn events(conn: &mut DbConnection, rows: Vec<MeetingRow>) -> Result<Rendering, A
             .map(|(_, code, name, contact)| party(name, code, contact.as_deref()))
             .unwrap_or_else(|| party(id, id, None))
     };
-    // The covered range depends on the data only (and, for unbounded series, on the current
-    // year), so that the same meetings always render to the same bytes and ETag.
-    let horizon = year_start(Utc::now().year() + i32::try_from(HORIZON_YEARS).unwrap_or(10));
-    let (mut from, mut to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = (None, None);
     let mut out = Vec::new();
     for row in rows {
         let zone = parse_zone(&row.time_zone)?.tz();
         let timeline = timeline_of(&row, overrides.remove(&row.id).unwrap_or_default())?;
-        let (span_start, span_end) = timeline
-            .span()
-            .map_err(|e| AppError::internal(e.to_string()))?;
-        let end = if span_end >= unbounded_end() {
-            horizon
-        } else {
-            span_end.min(horizon)
-        };
-        from = Some(from.map_or(span_start, |f| f.min(span_start)));
-        to = Some(to.map_or(end, |t| t.max(end)));
         let people = participants.remove(&row.id).unwrap_or_default();
         let status = row.status()?;
-        let master = Event {
+        let mut master = Event {
             uid: format!("{}@entente", row.id),
             dtstamp: row.updated_at.and_utc(),
             created: row.created_at.and_utc(),
             last_modified: row.updated_at.and_utc(),
             zone,
-            start_local: row.start_local,
-            end_local: row.end_local,
+            start: timeline.start_utc,
+            end: timeline.end_utc,
             sequence: row.sequence,
             summary: row.title.clone(),
             description: row.description.clone(),
@@ -142,64 +125,36 @@ fn events(conn: &mut DbConnection, rows: Vec<MeetingRow>) -> Result<Rendering, A
             exdates: Vec::new(),
             recurrence_id: None,
         };
-        let mut master = master;
         let mut moved = Vec::new();
         if status != MeetingStatus::Cancelled {
+            let duration = timeline.end_utc - timeline.start_utc;
             for o in &timeline.overrides {
-                let original_local = time::to_local(o.original_start_utc, zone);
-                match (o.status, o.moved) {
-                    (Some(MeetingStatus::Cancelled), _) => master.exdates.push(original_local),
-                    (own, Some((start, end))) => moved.push(Event {
-                        start_local: time::to_local(start, zone),
-                        end_local: time::to_local(end, zone),
-                        status: ical_status(own.unwrap_or(status)),
-                        rrule: None,
-                        recurrence_id: Some(original_local),
-                        ..master.clone()
-                    }),
-                    (Some(own), None) => {
-                        let duration = row.end_local - row.start_local;
-                        moved.push(Event {
-                            start_local: original_local,
-                            end_local: original_local + duration,
-                            status: ical_status(own),
-                            rrule: None,
-                            recurrence_id: Some(original_local),
-                            ..master.clone()
-                        })
+                let original = o.original_start_utc;
+                let (start, end) = match (o.status, o.moved) {
+                    (Some(MeetingStatus::Cancelled), _) => {
+                        master.exdates.push(original);
+                        continue;
                     }
-                    (None, None) => {}
-                }
+                    (_, Some(slot)) => slot,
+                    (Some(_), None) => (original, original + duration),
+                    (None, None) => continue,
+                };
+                moved.push(Event {
+                    start,
+                    end,
+                    status: ical_status(o.status.unwrap_or(status)),
+                    rrule: None,
+                    exdates: Vec::new(),
+                    recurrence_id: Some(original),
+                    ..master.clone()
+                });
             }
         }
         master.exdates.sort();
-        for m in &mut moved {
-            m.exdates.clear();
-        }
         out.push(master);
         out.extend(moved);
     }
-    let from = from.map_or(horizon, |f| year_start((f - TimeDelta::days(1)).year()));
-    let to = to.map_or(horizon, |t| year_start((t + TimeDelta::days(1)).year() + 1));
-    Ok(Rendering {
-        events: out,
-        from,
-        to,
-    })
-}
-
-/// The events of a calendar and the range its time zones must cover.
-struct Rendering {
-    events: Vec<Event>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-}
-
-fn year_start(year: i32) -> DateTime<Utc> {
-    chrono::NaiveDate::from_ymd_opt(year, 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
-        .unwrap_or_else(unbounded_end)
+    Ok(out)
 }
 
 /// One meeting as a calendar (404 unless the caller may see it).
@@ -213,8 +168,11 @@ pub async fn meeting_ics(store: &Store, ctx: &Context, id: String) -> Result<Str
                 .optional()?
                 .ok_or_else(|| AppError::not_found("meeting"))?;
             let name = row.title.clone();
-            let r = events(conn, vec![row])?;
-            Ok(ical::calendar(Some(&name), false, &r.events, r.from, r.to))
+            Ok(ical::calendar(
+                Some(&name),
+                false,
+                &events(conn, vec![row])?,
+            ))
         })
         .await
 }
@@ -514,13 +472,10 @@ pub async fn feed_calendar(store: &Store, token: String) -> Result<Option<String
                         .load(conn)?
                 }
             };
-            let r = events(conn, rows)?;
             Ok(Some(ical::calendar(
                 Some(&name),
                 true,
-                &r.events,
-                r.from,
-                r.to,
+                &events(conn, rows)?,
             )))
         })
         .await

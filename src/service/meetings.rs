@@ -388,7 +388,7 @@ pub(super) fn participants_of(
 }
 
 /// The delegations taking part in a meeting: the parties of its audit entries.
-fn parties_of(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<String>> {
+pub(super) fn parties_of(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<String>> {
     mp::table
         .filter(mp::meeting_id.eq(id))
         .select(mp::delegation_id)
@@ -1730,6 +1730,11 @@ pub async fn put_occurrence(
                     .values((
                         mo::meeting_id.eq(&id),
                         mo::original_start_utc.eq(original.naive_utc()),
+                        mo::original_start_local.eq(Some(instance.start_local)),
+                        mo::disambiguation.eq(moved
+                            .then_some(slot.disambiguation)
+                            .flatten()
+                            .map(Disambiguation::as_str)),
                         mo::start_local.eq(moved.then_some(slot.start_local)),
                         mo::end_local.eq(moved.then_some(slot.end_local)),
                         mo::start_utc.eq(moved.then_some(slot.start_utc.naive_utc())),
@@ -1812,96 +1817,6 @@ pub async fn put_occurrence(
             })
         })
         .await
-}
-
-/// What re-deriving the UTC times found.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Rederived {
-    /// Meetings derived with an older tz database.
-    pub checked: usize,
-    /// Of those, meetings whose instants moved (their sequence was raised).
-    pub moved: usize,
-    /// Meetings whose wall-clock time no longer exists (or now needs disambiguation) under the
-    /// new rules: left unchanged and logged, for their host to move.
-    pub unresolved: Vec<String>,
-}
-
-/// Re-derives `start_utc`/`end_utc` of every meeting derived with another tz database version
-/// than the bundled one: the wall-clock time in its zone stays, the instants follow the rules.
-/// Runs at every start and in `entente migrate`, in one transaction, audited.
-pub fn rederive_utc(conn: &mut DbConnection) -> Result<Rederived, AppError> {
-    crate::store::write_transaction(conn, |conn| {
-        let rows: Vec<MeetingRow> = meetings::table
-            .filter(meetings::tzdb_version.ne(TZDB_VERSION))
-            .load(conn)?;
-        let mut outcome = Rederived {
-            checked: rows.len(),
-            ..Rederived::default()
-        };
-        for row in rows {
-            let slot = parse_zone(&row.time_zone).ok().and_then(|zone| {
-                let disambiguation = row
-                    .disambiguation
-                    .as_deref()
-                    .and_then(Disambiguation::parse);
-                Slot::new(zone.tz(), row.start_local, row.end_local, disambiguation).ok()
-            });
-            let Some(slot) = slot else {
-                tracing::warn!(meeting_id = %row.id, time_zone = %row.time_zone, "the meeting's local time is not valid under the new tz rules; left unchanged");
-                outcome.unresolved.push(row.id);
-                continue;
-            };
-            let moved = slot.start_utc.naive_utc() != row.start_utc
-                || slot.end_utc.naive_utc() != row.end_utc;
-            let overrides = overrides_of(conn, std::slice::from_ref(&row.id))?
-                .remove(&row.id)
-                .unwrap_or_default();
-            let mut timeline = timeline_of(&row, overrides)?;
-            timeline.start_utc = slot.start_utc;
-            timeline.end_utc = slot.end_utc;
-            let span = timeline.span().map_err(recurrence_error)?;
-            diesel::update(meetings::table.filter(meetings::id.eq(&row.id)))
-                .set((
-                    meetings::start_utc.eq(slot.start_utc.naive_utc()),
-                    meetings::end_utc.eq(slot.end_utc.naive_utc()),
-                    meetings::span_start_utc.eq(span.0.naive_utc()),
-                    meetings::span_end_utc.eq(span.1.naive_utc()),
-                    meetings::tzdb_version.eq(TZDB_VERSION),
-                    meetings::sequence.eq(row.sequence + i64::from(moved)),
-                    meetings::version.eq(row.version + i64::from(moved)),
-                ))
-                .execute(conn)?;
-            if moved {
-                outcome.moved += 1;
-                diesel::update(mp::table.filter(mp::meeting_id.eq(&row.id)))
-                    .set((
-                        mp::span_start_utc.eq(span.0.naive_utc()),
-                        mp::span_end_utc.eq(span.1.naive_utc()),
-                    ))
-                    .execute(conn)?;
-                let parties = parties_of(conn, &row.id)?;
-                audit::record(
-                    conn,
-                    &audit::Actor::system(),
-                    Entry {
-                        action: "meeting.rederive",
-                        entity_type: "meeting",
-                        entity_id: &row.id,
-                        summary: format!(
-                            "tz database {} → {}: {} {} is now {}",
-                            row.tzdb_version,
-                            TZDB_VERSION,
-                            time::fmt_local(&row.start_local),
-                            row.time_zone,
-                            time::fmt_instant(&slot.start_utc)
-                        ),
-                        parties,
-                    },
-                )?;
-            }
-        }
-        Ok(outcome)
-    })
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod forums;
 pub mod idempotency;
 pub mod identity;
 pub mod meetings;
+pub mod rederive;
 pub mod users;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -121,6 +121,8 @@ diesel::table! {
         status -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        original_start_local -> Nullable<Timestamp>,
+        disambiguation -> Nullable<Text>,
     }
 }
 

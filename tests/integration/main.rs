@@ -8,10 +8,12 @@ mod helpers;
 
 mod binary;
 mod calendar;
+mod calendar_rfc;
 mod channels;
 mod forums;
 mod identity;
 mod meetings;
 mod ops;
 mod persistence;
+mod rederive;
 mod series;

@@ -22,7 +22,7 @@ with_both_databases!(
     concurrent_writers_all_commit,
 );
 
-fn store(db: &TestDatabase) -> Store {
+pub(crate) fn store(db: &TestDatabase) -> Store {
     let config = db.config(&[]);
     Store::open(&config.database_url, 8).expect("store opens")
 }

@@ -1,0 +1,284 @@
+//! When the bundled tz rules change, meetings keep their wall-clock times and their instants
+//! follow: the first occurrence, the keys of overridden occurrences (their original starts),
+//! moved occurrences, the span columns the range queries use, and `sequence` when anything moved.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::audit::{self, Entry};
+use super::meetings::{parse_zone, parties_of, timeline_of, MeetingRow};
+use crate::domain::meeting::{MeetingStatus, Slot};
+use crate::domain::recurrence::Override;
+use crate::domain::time::{self, Disambiguation};
+use crate::domain::zone::{TimeZone, TZDB_VERSION};
+use crate::error::AppError;
+use crate::store::schema::{meeting_overrides as mo, meeting_participants as mp, meetings};
+use crate::store::{now, write_transaction, DbConnection};
+
+/// What re-deriving the UTC times found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Rederived {
+    /// Meetings derived with an older tz database.
+    pub checked: usize,
+    /// Of those, meetings any of whose instants moved (their sequence was raised).
+    pub moved: usize,
+    /// Meetings (or `<id> occurrence <original start>`) whose wall-clock time no longer exists,
+    /// or now needs disambiguation, under the new rules: left unchanged and logged, for their
+    /// host to move.
+    pub unresolved: Vec<String>,
+}
+
+/// Re-derives the instants of every meeting derived with another tz database version than the
+/// bundled one. Runs at every start and in `entente migrate`, in one transaction, audited.
+pub fn rederive_utc(conn: &mut DbConnection) -> Result<Rederived, AppError> {
+    write_transaction(conn, |conn| {
+        record_original_wall_clock(conn)?;
+        let rows: Vec<MeetingRow> = meetings::table
+            .filter(meetings::tzdb_version.ne(TZDB_VERSION))
+            .load(conn)?;
+        let mut outcome = Rederived {
+            checked: rows.len(),
+            ..Rederived::default()
+        };
+        for row in rows {
+            rederive_meeting(conn, row, &mut outcome)?;
+        }
+        Ok(outcome)
+    })
+}
+
+/// Overrides written before their wall-clock original start was stored get it now, from the
+/// rules their meeting was derived with (the bundled ones).
+fn record_original_wall_clock(conn: &mut DbConnection) -> Result<(), AppError> {
+    let legacy: Vec<(String, NaiveDateTime, String)> = mo::table
+        .inner_join(meetings::table.on(meetings::id.eq(mo::meeting_id)))
+        .filter(mo::original_start_local.is_null())
+        .filter(meetings::tzdb_version.eq(TZDB_VERSION))
+        .select((mo::meeting_id, mo::original_start_utc, meetings::time_zone))
+        .load(conn)?;
+    for (meeting_id, original, zone) in legacy {
+        let local = time::to_local(original.and_utc(), parse_zone(&zone)?.tz());
+        diesel::update(
+            mo::table
+                .filter(mo::meeting_id.eq(&meeting_id))
+                .filter(mo::original_start_utc.eq(original)),
+        )
+        .set(mo::original_start_local.eq(Some(local)))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// An override as stored.
+#[derive(Queryable, Debug, Clone)]
+struct OverrideRow {
+    original_start_utc: NaiveDateTime,
+    original_start_local: Option<NaiveDateTime>,
+    start_local: Option<NaiveDateTime>,
+    end_local: Option<NaiveDateTime>,
+    start_utc: Option<NaiveDateTime>,
+    end_utc: Option<NaiveDateTime>,
+    status: Option<String>,
+    disambiguation: Option<String>,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl OverrideRow {
+    fn moved(&self) -> Option<(NaiveDateTime, NaiveDateTime)> {
+        self.start_utc.zip(self.end_utc)
+    }
+}
+
+/// The override with its instants derived again from its wall-clock times under the bundled
+/// rules, and whether its moved wall-clock time has become invalid there (its instants are then
+/// kept as they were).
+fn rederive_override(zone: TimeZone, o: &OverrideRow, meeting_id: &str) -> (OverrideRow, bool) {
+    let tz = zone.tz();
+    let original_local = o.original_start_local.unwrap_or_else(|| {
+        tracing::warn!(%meeting_id, original = %o.original_start_utc, "override without its wall-clock original start: taken from its UTC key");
+        time::to_local(o.original_start_utc.and_utc(), tz)
+    });
+    let disambiguation = o.disambiguation.as_deref().and_then(Disambiguation::parse);
+    let moved = o
+        .start_local
+        .zip(o.end_local)
+        .map(|(s, e)| Slot::new(tz, s, e, disambiguation));
+    let slot = moved.as_ref().and_then(|m| m.as_ref().ok());
+    let derived = OverrideRow {
+        original_start_utc: time::resolve_in_series(original_local, tz).naive_utc(),
+        original_start_local: Some(original_local),
+        start_utc: slot.map(|m| m.start_utc.naive_utc()).or(o.start_utc),
+        end_utc: slot.map(|m| m.end_utc.naive_utc()).or(o.end_utc),
+        ..o.clone()
+    };
+    (derived, moved.is_some_and(|m| m.is_err()))
+}
+
+fn rederive_meeting(
+    conn: &mut DbConnection,
+    row: MeetingRow,
+    outcome: &mut Rederived,
+) -> Result<(), AppError> {
+    let slot = parse_zone(&row.time_zone).ok().and_then(|zone| {
+        let disambiguation = row
+            .disambiguation
+            .as_deref()
+            .and_then(Disambiguation::parse);
+        Slot::new(zone.tz(), row.start_local, row.end_local, disambiguation)
+            .ok()
+            .map(|slot| (zone, slot))
+    });
+    let Some((zone, slot)) = slot else {
+        tracing::warn!(meeting_id = %row.id, time_zone = %row.time_zone, "the meeting's local time is not valid under the new tz rules; left unchanged");
+        outcome.unresolved.push(row.id);
+        return Ok(());
+    };
+
+    let stored: Vec<OverrideRow> = mo::table
+        .filter(mo::meeting_id.eq(&row.id))
+        .select((
+            mo::original_start_utc,
+            mo::original_start_local,
+            mo::start_local,
+            mo::end_local,
+            mo::start_utc,
+            mo::end_utc,
+            mo::status,
+            mo::disambiguation,
+            mo::created_at,
+            mo::updated_at,
+        ))
+        .order(mo::original_start_utc.asc())
+        .load(conn)?;
+    let mut derived = Vec::with_capacity(stored.len());
+    let mut keys = HashSet::new();
+    for o in &stored {
+        let (new, invalid) = rederive_override(zone, o, &row.id);
+        if invalid {
+            tracing::warn!(meeting_id = %row.id, original = %o.original_start_utc, "a moved occurrence's local time is not valid under the new tz rules; its instants are left unchanged");
+            outcome.unresolved.push(format!(
+                "{} occurrence {}",
+                row.id,
+                time::fmt_instant(&new.original_start_utc.and_utc())
+            ));
+        }
+        if keys.insert(new.original_start_utc) {
+            derived.push(new);
+        } else {
+            tracing::warn!(meeting_id = %row.id, original = %new.original_start_utc, "two overrides now name the same occurrence; the later one is dropped");
+        }
+    }
+    let overrides_moved = derived.len() != stored.len()
+        || stored.iter().zip(&derived).any(|(old, new)| {
+            old.original_start_utc != new.original_start_utc || old.moved() != new.moved()
+        });
+    if overrides_moved {
+        diesel::delete(mo::table.filter(mo::meeting_id.eq(&row.id))).execute(conn)?;
+        for o in &derived {
+            diesel::insert_into(mo::table)
+                .values((
+                    mo::meeting_id.eq(&row.id),
+                    mo::original_start_utc.eq(o.original_start_utc),
+                    mo::original_start_local.eq(o.original_start_local),
+                    mo::start_local.eq(o.start_local),
+                    mo::end_local.eq(o.end_local),
+                    mo::start_utc.eq(o.start_utc),
+                    mo::end_utc.eq(o.end_utc),
+                    mo::status.eq(&o.status),
+                    mo::disambiguation.eq(&o.disambiguation),
+                    mo::created_at.eq(o.created_at),
+                    mo::updated_at.eq(o.updated_at),
+                ))
+                .execute(conn)?;
+        }
+    }
+
+    let domain_overrides = derived
+        .iter()
+        .map(|o| {
+            let status = o
+                .status
+                .as_deref()
+                .map(|s| {
+                    MeetingStatus::parse(s)
+                        .ok_or_else(|| AppError::internal(format!("stored status '{s}'")))
+                })
+                .transpose()?;
+            Ok(Override {
+                original_start_utc: o.original_start_utc.and_utc(),
+                moved: o.moved().map(|(s, e)| (s.and_utc(), e.and_utc())),
+                status,
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    // The series is anchored at the new first occurrence (its length may have changed too).
+    let rederived_row = MeetingRow {
+        start_utc: slot.start_utc.naive_utc(),
+        end_utc: slot.end_utc.naive_utc(),
+        ..row.clone()
+    };
+    let span = timeline_of(&rederived_row, domain_overrides)?
+        .span()
+        .map_err(|e| AppError::internal(format!("span of {}: {e}", row.id)))?;
+    let span = (span.0.naive_utc(), span.1.naive_utc());
+    let first_moved =
+        (rederived_row.start_utc, rederived_row.end_utc) != (row.start_utc, row.end_utc);
+    let moved = first_moved || overrides_moved || span != (row.span_start_utc, row.span_end_utc);
+
+    let updated_at = if moved { now() } else { row.updated_at };
+    let update = (
+        meetings::start_utc.eq(rederived_row.start_utc),
+        meetings::end_utc.eq(rederived_row.end_utc),
+        meetings::span_start_utc.eq(span.0),
+        meetings::span_end_utc.eq(span.1),
+        meetings::tzdb_version.eq(TZDB_VERSION),
+        meetings::sequence.eq(row.sequence + i64::from(moved)),
+        meetings::version.eq(row.version + i64::from(moved)),
+        meetings::updated_at.eq(updated_at),
+    );
+    diesel::update(meetings::table.filter(meetings::id.eq(&row.id)))
+        .set(update)
+        .execute(conn)?;
+    // The participants' copies of the span, which conflict detection and lists start from.
+    diesel::update(mp::table.filter(mp::meeting_id.eq(&row.id)))
+        .set((mp::span_start_utc.eq(span.0), mp::span_end_utc.eq(span.1)))
+        .execute(conn)?;
+    if moved {
+        outcome.moved += 1;
+        let parties = parties_of(conn, &row.id)?;
+        let rekeyed = stored
+            .iter()
+            .zip(&derived)
+            .filter(|(old, new)| {
+                old.original_start_utc != new.original_start_utc || old.moved() != new.moved()
+            })
+            .count();
+        audit::record(
+            conn,
+            &audit::Actor::system(),
+            Entry {
+                action: "meeting.rederive",
+                entity_type: "meeting",
+                entity_id: &row.id,
+                summary: format!(
+                    "tz database {} → {}: {} {} is now {}{}",
+                    row.tzdb_version,
+                    TZDB_VERSION,
+                    time::fmt_local(&row.start_local),
+                    row.time_zone,
+                    time::fmt_instant(&slot.start_utc),
+                    if rekeyed > 0 {
+                        format!("; {rekeyed} changed occurrence(s) follow")
+                    } else {
+                        String::new()
+                    }
+                ),
+                parties,
+            },
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! Re-derivation after a change of the tz rules, for series: the first occurrence, the keys of
+//! moved and cancelled occurrences, moved instants (with their disambiguation), the span columns
+//! and `sequence` all follow the wall-clock truth.
+//!
+//! The change of rules is simulated through the seam the code uses: rows marked as derived by
+//! another tz database version, with every stored instant an hour off, as older rules for the
+//! zone would have put them. The next start re-derives them with the bundled rules.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use entente::store::schema::{meeting_overrides as mo, meeting_participants as mp, meetings};
+use serde_json::{json, Value};
+
+use crate::calendar_rfc::book;
+use crate::helpers::{TestApp, TestDatabase, World};
+use crate::persistence::store;
+use crate::with_both_databases;
+
+with_both_databases!(series_overrides_spans_and_sequence_follow_new_tz_rules);
+
+async fn put(app: &TestApp, w: &World, id: &str, original: &str, change: Value) -> Value {
+    app.expect(
+        200,
+        "PUT",
+        &format!("/api/v1/meetings/{id}/occurrences/{original}"),
+        Some(w.token("a-scheduler")),
+        Some(change),
+    )
+    .await
+}
+
+/// Every occurrence of `id` in 2027 as (recurrence_id, start_utc, end_utc, status).
+async fn occurrences(app: &TestApp, token: &str, id: &str) -> Vec<(Value, Value, Value, Value)> {
+    let mut out = Vec::new();
+    for (from, to) in [("2027-01-01", "2027-07-01"), ("2027-07-01", "2028-01-01")] {
+        let schedule = app
+            .expect(
+                200,
+                "GET",
+                &format!("/api/v1/schedule?from={from}T00:00:00Z&to={to}T00:00:00Z&tz=UTC&include_cancelled=true"),
+                Some(token),
+                None,
+            )
+            .await;
+        for o in schedule["occurrences"].as_array().unwrap() {
+            if o["meeting_id"] == id {
+                out.push((
+                    o["recurrence_id"].clone(),
+                    o["start_utc"].clone(),
+                    o["end_utc"].clone(),
+                    o["status"].clone(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+type Spans = Vec<(NaiveDateTime, NaiveDateTime)>;
+
+/// The meeting's span and its participants' copies.
+fn spans(db: &TestDatabase, id: &str) -> Spans {
+    let store = store(db);
+    let mut conn = store.connection().unwrap();
+    let mut out: Spans = meetings::table
+        .filter(meetings::id.eq(id))
+        .select((meetings::span_start_utc, meetings::span_end_utc))
+        .load(&mut *conn)
+        .unwrap();
+    out.extend(
+        mp::table
+            .filter(mp::meeting_id.eq(id))
+            .select((mp::span_start_utc, mp::span_end_utc))
+            .load::<(NaiveDateTime, NaiveDateTime)>(&mut *conn)
+            .unwrap(),
+    );
+    out
+}
+
+/// What older rules would have stored: every instant of the meeting an hour later.
+fn derive_with_older_rules(db: &TestDatabase, id: &str, shift: TimeDelta) {
+    let store = store(db);
+    let mut conn = store.connection().unwrap();
+    let (start, end, span_start, span_end): (
+        NaiveDateTime,
+        NaiveDateTime,
+        NaiveDateTime,
+        NaiveDateTime,
+    ) = meetings::table
+        .filter(meetings::id.eq(id))
+        .select((
+            meetings::start_utc,
+            meetings::end_utc,
+            meetings::span_start_utc,
+            meetings::span_end_utc,
+        ))
+        .first(&mut *conn)
+        .unwrap();
+    diesel::update(meetings::table.filter(meetings::id.eq(id)))
+        .set((
+            meetings::tzdb_version.eq("2010a"),
+            meetings::start_utc.eq(start + shift),
+            meetings::end_utc.eq(end + shift),
+            meetings::span_start_utc.eq(span_start + shift),
+            meetings::span_end_utc.eq(span_end + shift),
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+    diesel::update(mp::table.filter(mp::meeting_id.eq(id)))
+        .set((
+            mp::span_start_utc.eq(span_start + shift),
+            mp::span_end_utc.eq(span_end + shift),
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+    let overrides: Vec<(NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>)> = mo::table
+        .filter(mo::meeting_id.eq(id))
+        .select((mo::original_start_utc, mo::start_utc, mo::end_utc))
+        .order(mo::original_start_utc.desc())
+        .load(&mut *conn)
+        .unwrap();
+    for (original, start, end) in overrides {
+        diesel::update(
+            mo::table
+                .filter(mo::meeting_id.eq(id))
+                .filter(mo::original_start_utc.eq(original)),
+        )
+        .set((
+            mo::original_start_utc.eq(original + shift),
+            mo::start_utc.eq(start.map(|t| t + shift)),
+            mo::end_utc.eq(end.map(|t| t + shift)),
+        ))
+        .execute(&mut *conn)
+        .unwrap();
+    }
+}
+
+async fn series_overrides_spans_and_sequence_follow_new_tz_rules(db: TestDatabase) {
+    let app = db.spawn_app().await;
+    let w = app.world().await;
+    // Tuesdays 10:00 in New York, twenty sessions across the March DST change: one moved to
+    // the next day, one cancelled, the last moved a week later (beyond the series' end).
+    let weekly = book(&app, &w, json!({"time_zone": "America/New_York", "start": "2027-01-05T10:00", "end": "2027-01-05T11:00",
+                             "recurrence": "FREQ=WEEKLY;BYDAY=TU;COUNT=20"}))
+    .await;
+    let weekly = weekly["id"].as_str().unwrap().to_owned();
+    put(
+        &app,
+        &w,
+        &weekly,
+        "2027-03-16T14:00:00Z",
+        json!({"start": "2027-03-17T09:00"}),
+    )
+    .await;
+    put(
+        &app,
+        &w,
+        &weekly,
+        "2027-04-13T14:00:00Z",
+        json!({"status": "cancelled"}),
+    )
+    .await;
+    let last = put(
+        &app,
+        &w,
+        &weekly,
+        "2027-05-18T14:00:00Z",
+        json!({"start": "2027-05-25T10:00"}),
+    )
+    .await;
+    let sequence = last["sequence"].as_i64().unwrap();
+    // Sundays; the session of 2027-11-07 moved to the second 01:15 of that night.
+    let sundays = book(&app, &w, json!({"time_zone": "America/New_York", "start": "2027-10-03T10:00", "end": "2027-10-03T11:00",
+                              "recurrence": "FREQ=WEEKLY;BYDAY=SU;COUNT=8"}))
+    .await;
+    let sundays = sundays["id"].as_str().unwrap().to_owned();
+    put(
+        &app,
+        &w,
+        &sundays,
+        "2027-11-07T15:00:00Z",
+        json!({"start": "2027-11-07T01:15", "end": "2027-11-07T02:15", "disambiguation": "later"}),
+    )
+    .await;
+    // Derived with an older version whose rules for the zone were the same: nothing moves.
+    let untouched = book(
+        &app,
+        &w,
+        json!({"time_zone": "Europe/Paris", "start": "2027-02-01T10:00", "end": "2027-02-01T11:00",
+                                "recurrence": "FREQ=MONTHLY;COUNT=6"}),
+    )
+    .await;
+    let untouched = untouched["id"].as_str().unwrap().to_owned();
+
+    let viewer = w.token("b-viewer").to_owned();
+    let before_weekly = occurrences(&app, &viewer, &weekly).await;
+    let before_sundays = occurrences(&app, &viewer, &sundays).await;
+    assert_eq!(before_weekly.len(), 20);
+    assert!(before_sundays.contains(&(
+        json!("2027-11-07T15:00:00Z"),
+        json!("2027-11-07T06:15:00Z"),
+        json!("2027-11-07T07:15:00Z"),
+        json!("proposed")
+    )));
+    let db = app.stop().await;
+    let spans_before = (spans(&db, &weekly), spans(&db, &sundays));
+    derive_with_older_rules(&db, &weekly, TimeDelta::hours(1));
+    derive_with_older_rules(&db, &sundays, TimeDelta::hours(1));
+    derive_with_older_rules(&db, &untouched, TimeDelta::zero());
+
+    let app = db.spawn_app().await;
+    let token = app.login("b-viewer", crate::helpers::USER_PASSWORD).await;
+    assert_eq!(occurrences(&app, &token, &weekly).await, before_weekly);
+    assert_eq!(occurrences(&app, &token, &sundays).await, before_sundays);
+    let get = |id: String| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            app.expect(
+                200,
+                "GET",
+                &format!("/api/v1/meetings/{id}"),
+                Some(&token),
+                None,
+            )
+            .await
+        }
+    };
+    let now = get(weekly.clone()).await;
+    assert_eq!(now["start_utc"], "2027-01-05T15:00:00Z");
+    assert_eq!(
+        now["sequence"],
+        sequence + 1,
+        "clients must pick the change up"
+    );
+    assert_eq!(get(untouched.clone()).await["sequence"], 0, "nothing moved");
+    // The exported series: the moved and cancelled sessions still belong to it.
+    let text = app
+        .call(
+            "GET",
+            &format!("/api/v1/meetings/{weekly}.ics"),
+            Some(&token),
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap()
+        .replace("\r\n ", "");
+    for line in [
+        "EXDATE;TZID=America/New_York:20270413T100000",
+        "RECURRENCE-ID;TZID=America/New_York:20270316T100000",
+        "RECURRENCE-ID;TZID=America/New_York:20270518T100000",
+    ] {
+        assert!(text.contains(line), "{line} missing from {text}");
+    }
+    let db = app.stop().await;
+    assert_eq!(
+        (spans(&db, &weekly), spans(&db, &sundays)),
+        spans_before,
+        "spans, the participants' copies included, follow"
+    );
+}
