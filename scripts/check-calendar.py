@@ -9,47 +9,30 @@
 import json
 import subprocess
 import sys
-import urllib.request
 from datetime import datetime, timezone
 
 import icalendar
 import recurring_ical_events
+from entente_client import Entente, utc
 
-BASE, ADMIN_PASSWORD, NODE_DIR = sys.argv[1], sys.argv[2], sys.argv[3]
+API, ADMIN_PASSWORD, NODE_DIR = Entente(sys.argv[1]), sys.argv[2], sys.argv[3]
 YEARS = (2027, 2028)
 
 
-def call(method, path, token=None, body=None, raw=False):
-    request = urllib.request.Request(BASE + path, method=method)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(request, data) as response:
-        return response.read().decode() if raw else json.load(response)
-
-
-def login(username, password):
-    return call("POST", "/api/v1/auth/login", body={"username": username, "password": password})["access_token"]
-
-
-def utc(dt):
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def main():
-    admin = login("admin", ADMIN_PASSWORD)
-    host = call("POST", "/api/v1/delegations", admin, {"code": "RU", "name": "Russian Federation", "kind": "state", "time_zone": "Europe/Moscow", "contact_email": "protocol@mid.example"})
-    guest = call("POST", "/api/v1/delegations", admin, {"code": "US", "name": "United States, Department of State", "kind": "state", "time_zone": "America/New_York"})
-    call("POST", f"/api/v1/delegations/{host['id']}/users", admin, {"username": "checker", "password": "a-long-check-password", "role": "scheduler"})
-    token = login("checker", "a-long-check-password")
+    token, _, guest = API.host_and_guest(
+        ADMIN_PASSWORD,
+        {"code": "RU", "name": "Russian Federation", "kind": "state", "time_zone": "Europe/Moscow", "contact_email": "protocol@mid.example"},
+        {"code": "US", "name": "United States, Department of State", "kind": "state", "time_zone": "America/New_York"},
+        "checker",
+    )
 
     def book(title, zone, start, end, rule=None):
         body = {"title": title, "participants": [guest["id"]], "time_zone": zone, "start": start, "end": end,
                 "description": "Agenda:\n1. Review; 2. Next steps, if any", "location": "Palais des Nations, Room XII"}
         if rule:
             body["recurrence"] = rule
-        return call("POST", "/api/v1/meetings", token, body)
+        return API.call("POST", "/api/v1/meetings", token, body)
 
     weekly = book("Weekly hotline test", "America/New_York", "2027-01-05T10:00", "2027-01-05T10:30", "FREQ=WEEKLY;BYDAY=TU")
     monthly = book("Консультации — последняя пятница", "Europe/Paris", "2027-01-29T15:00", "2027-01-29T16:30", "FREQ=MONTHLY;BYDAY=-1FR;COUNT=20")
@@ -57,20 +40,20 @@ def main():
     santiago = book("Santiago midnight gap", "America/Santiago", "2027-08-30T00:30", "2027-08-30T01:00", "FREQ=DAILY;COUNT=12")
     book("Single in Tehran", "Asia/Tehran", "2027-06-01T10:00", "2027-06-01T11:00")
     cancelled = book("Cancelled single", "Europe/Moscow", "2027-07-01T10:00", "2027-07-01T11:00")
-    call("DELETE", f"/api/v1/meetings/{cancelled['id']}", token)
-    call("PUT", f"/api/v1/meetings/{weekly['id']}/occurrences/2027-03-16T14:00:00Z", token, {"start": "2027-03-17T09:00"})
-    call("PUT", f"/api/v1/meetings/{weekly['id']}/occurrences/2027-11-09T15:00:00Z", token, {"status": "cancelled"})
-    call("PUT", f"/api/v1/meetings/{monthly['id']}/occurrences/2027-04-30T13:00:00Z", token, {"start": "2027-05-03T11:00", "end": "2027-05-03T12:00"})
+    API.call("DELETE", f"/api/v1/meetings/{cancelled['id']}", token)
+    API.call("PUT", f"/api/v1/meetings/{weekly['id']}/occurrences/2027-03-16T14:00:00Z", token, {"start": "2027-03-17T09:00"})
+    API.call("PUT", f"/api/v1/meetings/{weekly['id']}/occurrences/2027-11-09T15:00:00Z", token, {"status": "cancelled"})
+    API.call("PUT", f"/api/v1/meetings/{monthly['id']}/occurrences/2027-04-30T13:00:00Z", token, {"start": "2027-05-03T11:00", "end": "2027-05-03T12:00"})
 
-    feed = call("POST", "/api/v1/feeds", token, {"name": "RU — all meetings"})
-    text = call("GET", feed["url"], raw=True)
+    feed = API.call("POST", "/api/v1/feeds", token, {"name": "RU — all meetings"})
+    text = API.call("GET", feed["url"], raw=True)
     with open(f"{NODE_DIR}/feed.ics", "w", encoding="utf-8") as f:
         f.write(text)
 
     # 1. recurring-ical-events against /schedule.
     ours = set()
     for year in YEARS:
-        schedule = call("GET", f"/api/v1/schedule?from={year}-01-01T00:00:00Z&to={year + 1}-01-01T00:00:00Z&tz=UTC", token)
+        schedule = API.call("GET", f"/api/v1/schedule?from={year}-01-01T00:00:00Z&to={year + 1}-01-01T00:00:00Z&tz=UTC", token)
         ours |= {(o["meeting_id"], o["start_utc"]) for o in schedule["occurrences"]}
     calendar = icalendar.Calendar.from_ical(text)
     theirs = set()
@@ -95,7 +78,7 @@ def main():
     # 2. ical.js reads every VEVENT's start through our VTIMEZONEs.
     expected = {}
     for year in YEARS:
-        schedule = call("GET", f"/api/v1/schedule?from={year}-01-01T00:00:00Z&to={year + 1}-01-01T00:00:00Z&tz=UTC&include_cancelled=true", token)
+        schedule = API.call("GET", f"/api/v1/schedule?from={year}-01-01T00:00:00Z&to={year + 1}-01-01T00:00:00Z&tz=UTC&include_cancelled=true", token)
         for o in schedule["occurrences"]:
             if o["recurrence_id"]:
                 expected[(o["meeting_id"], o["recurrence_id"])] = o["start_utc"]
@@ -103,7 +86,7 @@ def main():
     for event in calendar.walk("VEVENT"):
         uid = str(event["UID"]).removesuffix("@entente")
         if "RECURRENCE-ID" not in event:
-            masters[uid] = call("GET", f"/api/v1/meetings/{uid}", token)["start_utc"]
+            masters[uid] = API.call("GET", f"/api/v1/meetings/{uid}", token)["start_utc"]
     read = json.loads(subprocess.run(["node", f"{NODE_DIR}/check-icaljs.mjs", f"{NODE_DIR}/feed.ics"], check=True, capture_output=True, text=True).stdout)
     checked = 0
     for event in read:

@@ -5,16 +5,15 @@ Books series through the API, reads their occurrences from /api/v1/schedule, and
 same DTSTART;TZID + RRULE with Python's icalendar + recurring-ical-events (zoneinfo for the
 zones). The UTC instants must be equal, occurrence for occurrence, over several years.
 """
-import json
 import sys
-import urllib.request
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
+from entente_client import Entente
 
-BASE, ADMIN_PASSWORD = sys.argv[1], sys.argv[2]
+API, ADMIN_PASSWORD = Entente(sys.argv[1]), sys.argv[2]
 
 # (zone, start, end, rule, years): DST in both hemispheres, a 30-minute DST, a midnight gap,
 # an autumn overlap, a zone that abolished DST, ordinals and set positions.
@@ -31,20 +30,6 @@ CASES = [
     # Daily at 02:30 crosses the April overlap (earlier instance) and the September gap (shifted).
     ("Pacific/Auckland", "2027-04-01T02:30", "2027-04-01T03:00", "FREQ=DAILY;UNTIL=20280401T000000Z", (2027, 2028)),
 ]
-
-
-def call(method, path, token=None, body=None):
-    request = urllib.request.Request(BASE + path, method=method)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(request, data) as response:
-        return json.load(response)
-
-
-def login(username, password):
-    return call("POST", "/api/v1/auth/login", body={"username": username, "password": password})["access_token"]
 
 
 def independent(zone, start, end, rule, years):
@@ -68,21 +53,22 @@ def independent(zone, start, end, rule, years):
 
 
 def main():
-    admin = login("admin", ADMIN_PASSWORD)
-    host = call("POST", "/api/v1/delegations", admin, {"code": "XX", "name": "Host", "kind": "state", "time_zone": "UTC"})
-    guest = call("POST", "/api/v1/delegations", admin, {"code": "YY", "name": "Guest", "kind": "state", "time_zone": "UTC"})
-    call("POST", f"/api/v1/delegations/{host['id']}/users", admin, {"username": "checker", "password": "a-long-check-password", "role": "scheduler"})
-    token = login("checker", "a-long-check-password")
+    token, _, guest = API.host_and_guest(
+        ADMIN_PASSWORD,
+        {"code": "XX", "name": "Host", "kind": "state", "time_zone": "UTC"},
+        {"code": "YY", "name": "Guest", "kind": "state", "time_zone": "UTC"},
+        "checker",
+    )
     failures = 0
     total = 0
     for zone, start, end, rule, years in CASES:
-        meeting = call("POST", "/api/v1/meetings", token, {
+        meeting = API.call("POST", "/api/v1/meetings", token, {
             "title": f"{zone} {rule}", "participants": [guest["id"]], "time_zone": zone,
             "start": start, "end": end, "recurrence": rule,
         })
         ours = set()
         for year in years:
-            schedule = call("GET", f"/api/v1/schedule?from={year}-01-01T00:00:00Z&to={year + 1}-01-01T00:00:00Z&tz=UTC", token)
+            schedule = API.call("GET", f"/api/v1/schedule?from={year}-01-01T00:00:00Z&to={year + 1}-01-01T00:00:00Z&tz=UTC", token)
             ours |= {o["start_utc"] for o in schedule["occurrences"] if o["meeting_id"] == meeting["id"]}
         theirs = independent(zone, start, end, rule, years)
         total += len(ours)

@@ -174,6 +174,20 @@ pub fn to_local(instant: DateTime<Utc>, tz: Tz) -> NaiveDateTime {
     instant.with_timezone(&tz).naive_local()
 }
 
+/// The wall-clock time of an instant in `tz`, with the disambiguation that gives the instant back
+/// through `resolve` (None unless that time occurs twice).
+pub fn wall_clock(instant: DateTime<Utc>, tz: Tz) -> (NaiveDateTime, Option<Disambiguation>) {
+    let local = to_local(instant, tz);
+    let disambiguation = match resolve(local, tz, None) {
+        Err(LocalTimeError::Ambiguous { later, .. }) if later == instant => {
+            Some(Disambiguation::Later)
+        }
+        Err(LocalTimeError::Ambiguous { .. }) => Some(Disambiguation::Earlier),
+        _ => None,
+    };
+    (local, disambiguation)
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{NaiveDate, Offset};
@@ -474,5 +488,33 @@ mod tests {
             prop_assert_eq!(back, instant);
             prop_assert_eq!(to_local(back, z), wall);
         }
+    }
+
+    proptest! {
+        /// Any instant's wall-clock time and disambiguation resolve back to that instant.
+        #[test]
+        fn wall_clock_resolves_back(seconds in 1_700_000_000_i64..2_200_000_000, zone in 0_usize..6) {
+            let name = ["America/New_York", "Australia/Lord_Howe", "Europe/Dublin", "Antarctica/Troll", "Asia/Tehran", "America/Santiago"][zone];
+            let instant = DateTime::from_timestamp(seconds / 60 * 60, 0).unwrap();
+            let (local, disambiguation) = wall_clock(instant, tz(name));
+            prop_assert_eq!(resolve(local, tz(name), disambiguation), Ok(instant));
+        }
+    }
+
+    #[test]
+    fn wall_clock_names_the_second_instant_of_an_overlap() {
+        let ny = tz("America/New_York");
+        assert_eq!(
+            wall_clock(utc("2027-11-07T06:15:00Z"), ny),
+            (local("2027-11-07T01:15"), Some(Disambiguation::Later))
+        );
+        assert_eq!(
+            wall_clock(utc("2027-11-07T05:15:00Z"), ny),
+            (local("2027-11-07T01:15"), Some(Disambiguation::Earlier))
+        );
+        assert_eq!(
+            wall_clock(utc("2027-11-07T15:00:00Z"), ny),
+            (local("2027-11-07T10:00"), None)
+        );
     }
 }

@@ -764,6 +764,43 @@ fn new_series(rule: &str, slot: &Slot) -> Result<Series, AppError> {
     Ok(series)
 }
 
+/// After a series changed its time, rule or zone, the overrides it kept (their original starts
+/// are still occurrences) get their wall-clock times restated in the series' zone: the original
+/// start as the series names it now, and a moved occurrence's instants as they read there. The
+/// instants stay; what a later re-derivation starts from is right.
+fn restate_overrides(
+    conn: &mut DbConnection,
+    id: &str,
+    zone: Tz,
+    kept: &[Override],
+    originals: &[NaiveDateTime],
+) -> Result<(), AppError> {
+    for (o, original_local) in kept.iter().zip(originals) {
+        let moved = o.moved.map(|(start, end)| {
+            let (start_local, disambiguation) = time::wall_clock(start, zone);
+            let (end_local, end_disambiguation) = time::wall_clock(end, zone);
+            (
+                start_local,
+                end_local,
+                disambiguation.or(end_disambiguation),
+            )
+        });
+        diesel::update(
+            mo::table
+                .filter(mo::meeting_id.eq(id))
+                .filter(mo::original_start_utc.eq(o.original_start_utc.naive_utc())),
+        )
+        .set((
+            mo::original_start_local.eq(Some(*original_local)),
+            mo::start_local.eq(moved.map(|m| m.0)),
+            mo::end_local.eq(moved.map(|m| m.1)),
+            mo::disambiguation.eq(moved.and_then(|m| m.2).map(Disambiguation::as_str)),
+        ))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// The participant list with the host first, deduplicated; every delegation must exist.
 fn participant_set(
     conn: &mut DbConnection,
@@ -1220,16 +1257,19 @@ pub async fn update(
             // Overrides stay while their original start is still an occurrence; the others are
             // removed, audited and reported.
             let mut kept = Vec::new();
+            let mut kept_originals = Vec::new();
             let mut orphaned = Vec::new();
             for o in overrides_of(conn, std::slice::from_ref(&id))?.remove(&id).unwrap_or_default() {
                 let still = match &series {
-                    Some(series) => series.occurrence_at(o.original_start_utc).map_err(recurrence_error)?.is_some(),
-                    None => false,
+                    Some(series) => series.occurrence_at(o.original_start_utc).map_err(recurrence_error)?,
+                    None => None,
                 };
-                if still {
-                    kept.push(o);
-                } else {
-                    orphaned.push(o.original_start_utc);
+                match still {
+                    Some(instance) => {
+                        kept_originals.push(instance.start_local);
+                        kept.push(o);
+                    }
+                    None => orphaned.push(o.original_start_utc),
                 }
             }
 
@@ -1358,6 +1398,9 @@ pub async fn update(
             }
             if !orphaned.is_empty() {
                 changed.push("overrides removed");
+            }
+            if changes.time {
+                restate_overrides(conn, &id, zone.tz(), &timeline.overrides, &kept_originals)?;
             }
             let mut parties: Vec<String> = set.clone();
             parties.extend(current_ids);

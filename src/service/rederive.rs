@@ -50,23 +50,45 @@ pub fn rederive_utc(conn: &mut DbConnection) -> Result<Rederived, AppError> {
 }
 
 /// Overrides written before their wall-clock original start was stored get it now, from the
-/// rules their meeting was derived with (the bundled ones).
+/// rules their meeting was derived with (the bundled ones): the occurrence's local start as the
+/// series names it (for an occurrence shifted out of a DST gap, the time before the shift).
 fn record_original_wall_clock(conn: &mut DbConnection) -> Result<(), AppError> {
-    let legacy: Vec<(String, NaiveDateTime, String)> = mo::table
-        .inner_join(meetings::table.on(meetings::id.eq(mo::meeting_id)))
+    let ids: Vec<String> = mo::table
         .filter(mo::original_start_local.is_null())
-        .filter(meetings::tzdb_version.eq(TZDB_VERSION))
-        .select((mo::meeting_id, mo::original_start_utc, meetings::time_zone))
+        .select(mo::meeting_id)
+        .distinct()
         .load(conn)?;
-    for (meeting_id, original, zone) in legacy {
-        let local = time::to_local(original.and_utc(), parse_zone(&zone)?.tz());
-        diesel::update(
-            mo::table
-                .filter(mo::meeting_id.eq(&meeting_id))
-                .filter(mo::original_start_utc.eq(original)),
-        )
-        .set(mo::original_start_local.eq(Some(local)))
-        .execute(conn)?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<MeetingRow> = meetings::table
+        .filter(meetings::id.eq_any(&ids))
+        .filter(meetings::tzdb_version.eq(TZDB_VERSION))
+        .load(conn)?;
+    for row in rows {
+        let zone = parse_zone(&row.time_zone)?.tz();
+        let series = timeline_of(&row, Vec::new())?.series;
+        let originals: Vec<NaiveDateTime> = mo::table
+            .filter(mo::meeting_id.eq(&row.id))
+            .filter(mo::original_start_local.is_null())
+            .select(mo::original_start_utc)
+            .load(conn)?;
+        for original in originals {
+            let instance = series
+                .as_ref()
+                .and_then(|s| s.occurrence_at(original.and_utc()).ok().flatten());
+            let local = instance.map_or_else(
+                || time::to_local(original.and_utc(), zone),
+                |i| i.start_local,
+            );
+            diesel::update(
+                mo::table
+                    .filter(mo::meeting_id.eq(&row.id))
+                    .filter(mo::original_start_utc.eq(original)),
+            )
+            .set(mo::original_start_local.eq(Some(local)))
+            .execute(conn)?;
+        }
     }
     Ok(())
 }

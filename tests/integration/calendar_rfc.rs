@@ -31,6 +31,30 @@ pub(crate) async fn book(app: &TestApp, w: &World, body: Value) -> Value {
     .await
 }
 
+/// An hour in Moscow on 2027-03-01.
+async fn a_meeting(app: &TestApp, w: &World) -> Value {
+    book(
+        app,
+        w,
+        json!({"time_zone": "Europe/Moscow", "start": "2027-03-01T10:00", "end": "2027-03-01T11:00"}),
+    )
+    .await
+}
+
+/// A new feed of a-viewer's: its URL.
+async fn feed_url(app: &TestApp, w: &World) -> String {
+    let feed = app
+        .expect(
+            201,
+            "POST",
+            "/api/v1/feeds",
+            Some(w.token("a-viewer")),
+            Some(json!({"name": "All"})),
+        )
+        .await;
+    feed["url"].as_str().unwrap().to_owned()
+}
+
 fn vevents(text: &str) -> Vec<crate::calendar::Props> {
     components(text)
         .into_iter()
@@ -173,16 +197,8 @@ async fn one_complete_vtimezone_per_zone_in_every_file(app: TestApp) {
     .await;
     let a = ics_of(&app, &w, soon["id"].as_str().unwrap()).await;
     let b = ics_of(&app, &w, far["id"].as_str().unwrap()).await;
-    let feed = app
-        .expect(
-            201,
-            "POST",
-            "/api/v1/feeds",
-            Some(w.token("a-viewer")),
-            Some(json!({"name": "All"})),
-        )
-        .await;
-    let (_, c) = ics(&app, feed["url"].as_str().unwrap(), None).await;
+    let feed = feed_url(&app, &w).await;
+    let (_, c) = ics(&app, &feed, None).await;
     let zone = vtimezone_block(&a, "America/New_York");
     assert_eq!(zone, vtimezone_block(&b, "America/New_York"));
     assert_eq!(zone, vtimezone_block(&c, "America/New_York"));
@@ -208,12 +224,7 @@ async fn a_quote_in_a_delegation_name_is_encoded_in_cn(app: TestApp) {
         Some(json!({"name": "Delegation \"AAA\"; the ^ mission"})),
     )
     .await;
-    let m = book(
-        &app,
-        &w,
-        json!({"time_zone": "Europe/Moscow", "start": "2027-03-01T10:00", "end": "2027-03-01T11:00"}),
-    )
-    .await;
+    let m = a_meeting(&app, &w).await;
     let text = ics_of(&app, &w, m["id"].as_str().unwrap()).await;
     let unfolded = text.replace("\r\n ", "");
     assert!(
@@ -241,28 +252,15 @@ async fn seen(app: &TestApp, method: &str, path: &str, token: Option<&str>) -> S
 /// RFC 9110 §9.3.2: HEAD is GET without content — same status and header fields.
 async fn head_answers_like_get_without_a_body(app: TestApp) {
     let w = app.world().await;
-    let m = book(
-        &app,
-        &w,
-        json!({"time_zone": "Europe/Moscow", "start": "2027-03-01T10:00", "end": "2027-03-01T11:00"}),
-    )
-    .await;
+    let m = a_meeting(&app, &w).await;
     let id = m["id"].as_str().unwrap();
-    let feed = app
-        .expect(
-            201,
-            "POST",
-            "/api/v1/feeds",
-            Some(w.token("a-viewer")),
-            Some(json!({"name": "All"})),
-        )
-        .await;
+    let feed = feed_url(&app, &w).await;
     let viewer = Some(w.token("a-viewer"));
     for (path, token) in [
         ("/healthz".to_owned(), None),
         ("/readyz".to_owned(), None),
         ("/openapi.json".to_owned(), None),
-        (feed["url"].as_str().unwrap().to_owned(), None),
+        (feed.clone(), None),
         (format!("/api/v1/meetings/{id}.ics"), viewer),
         (format!("/api/v1/meetings/{id}"), viewer),
         ("/api/v1/me".to_owned(), viewer),
@@ -296,24 +294,11 @@ async fn head_answers_like_get_without_a_body(app: TestApp) {
 /// (`W/"…"`) still gets 304.
 async fn a_weak_validator_gets_304(app: TestApp) {
     let w = app.world().await;
-    let m = book(
-        &app,
-        &w,
-        json!({"time_zone": "Europe/Moscow", "start": "2027-03-01T10:00", "end": "2027-03-01T11:00"}),
-    )
-    .await;
-    let feed = app
-        .expect(
-            201,
-            "POST",
-            "/api/v1/feeds",
-            Some(w.token("a-viewer")),
-            Some(json!({"name": "All"})),
-        )
-        .await;
+    let m = a_meeting(&app, &w).await;
+    let feed = feed_url(&app, &w).await;
     let client = reqwest::Client::new();
     for (path, token) in [
-        (feed["url"].as_str().unwrap().to_owned(), None),
+        (feed.clone(), None),
         (
             format!("/api/v1/meetings/{}.ics", m["id"].as_str().unwrap()),
             Some(w.token("a-viewer")),

@@ -260,3 +260,56 @@ async fn series_overrides_spans_and_sequence_follow_new_tz_rules(db: TestDatabas
         "spans, the participants' copies included, follow"
     );
 }
+
+with_both_databases!(a_series_moved_to_another_zone_keeps_its_overrides_through_rederivation);
+
+/// A series moved to another zone at the same instants (10:00 New York = 09:00 Chicago, all
+/// year) keeps its overrides; their wall-clock times are restated in the new zone, so a later
+/// re-derivation starts from the right ones.
+async fn a_series_moved_to_another_zone_keeps_its_overrides_through_rederivation(db: TestDatabase) {
+    let app = db.spawn_app().await;
+    let w = app.world().await;
+    let series = book(&app, &w, json!({"time_zone": "America/New_York", "start": "2027-01-05T10:00", "end": "2027-01-05T11:00",
+                                       "recurrence": "FREQ=WEEKLY;BYDAY=TU;COUNT=20"}))
+    .await;
+    let id = series["id"].as_str().unwrap().to_owned();
+    put(
+        &app,
+        &w,
+        &id,
+        "2027-03-16T14:00:00Z",
+        json!({"start": "2027-03-17T09:00"}),
+    )
+    .await;
+    put(
+        &app,
+        &w,
+        &id,
+        "2027-04-13T14:00:00Z",
+        json!({"status": "cancelled"}),
+    )
+    .await;
+    let moved = app
+        .expect(
+            200,
+            "PATCH",
+            &format!("/api/v1/meetings/{id}"),
+            Some(w.token("a-scheduler")),
+            Some(json!({"time_zone": "America/Chicago", "start": "2027-01-05T09:00", "end": "2027-01-05T10:00"})),
+        )
+        .await;
+    assert_eq!(moved["orphaned_occurrences"], Value::Null, "{moved}");
+    let viewer = w.token("b-viewer").to_owned();
+    let before = occurrences(&app, &viewer, &id).await;
+    assert!(before.contains(&(
+        json!("2027-03-16T14:00:00Z"),
+        json!("2027-03-17T13:00:00Z"),
+        json!("2027-03-17T14:00:00Z"),
+        json!("proposed")
+    )));
+    let db = app.stop().await;
+    derive_with_older_rules(&db, &id, TimeDelta::hours(1));
+    let app = db.spawn_app().await;
+    let token = app.login("b-viewer", crate::helpers::USER_PASSWORD).await;
+    assert_eq!(occurrences(&app, &token, &id).await, before);
+}
