@@ -1731,25 +1731,40 @@ pub async fn put_occurrence(
                 .iter()
                 .find(|o| o.original_start_utc == original)
                 .cloned();
-            let existing_local: Option<(NaiveDateTime, NaiveDateTime)> = mo::table
-                .filter(mo::meeting_id.eq(&id))
-                .filter(mo::original_start_utc.eq(original.naive_utc()))
-                .select((mo::start_local, mo::end_local))
-                .first::<(Option<NaiveDateTime>, Option<NaiveDateTime>)>(conn)
-                .optional()?
-                .and_then(|(s, e)| s.zip(e));
-            let (current_start, current_end) = existing_local.unwrap_or((
-                instance.start_local,
-                time::to_local(instance.end_utc, zone.tz()),
-            ));
-            let (new_start, new_end) = match (start, end) {
-                (None, None) => (current_start, current_end),
-                (Some(s), None) => (s, s + (current_end - current_start)),
-                (None, Some(e)) => (current_start, e),
-                (Some(s), Some(e)) => (s, e),
-            };
-            let slot = Slot::new(zone.tz(), new_start, new_end, change.disambiguation)
-                .map_err(slot_error)?;
+            // The occurrence as it takes place now (moved, or where the series puts it — for a
+            // time in a DST gap, shifted), as wall-clock times that resolve back to it.
+            let (current_start_utc, current_end_utc) = existing
+                .as_ref()
+                .and_then(|o| o.moved)
+                .unwrap_or((instance.start_utc, instance.end_utc));
+            let (current_start, start_disambiguation) =
+                time::wall_clock(current_start_utc, zone.tz());
+            let (current_end, end_disambiguation) = time::wall_clock(current_end_utc, zone.tz());
+            let slot = match (start, end) {
+                // Only the status changes: the time is not resolved again.
+                (None, None) => Ok(Slot {
+                    zone: zone.tz(),
+                    start_local: current_start,
+                    end_local: current_end,
+                    disambiguation: start_disambiguation.or(end_disambiguation),
+                    start_utc: current_start_utc,
+                    end_utc: current_end_utc,
+                }),
+                (Some(s), None) => Slot::new(
+                    zone.tz(),
+                    s,
+                    s + (current_end - current_start),
+                    change.disambiguation,
+                ),
+                (None, Some(e)) => Slot::new(
+                    zone.tz(),
+                    current_start,
+                    e,
+                    change.disambiguation.or(start_disambiguation),
+                ),
+                (Some(s), Some(e)) => Slot::new(zone.tz(), s, e, change.disambiguation),
+            }
+            .map_err(slot_error)?;
             let moved = slot.start_utc != instance.start_utc || slot.end_utc != instance.end_utc;
             if let Some(channel_id) = &row.channel_id {
                 if (slot.start_local, slot.end_local) != (current_start, current_end) {

@@ -10,6 +10,7 @@ mod binary;
 mod calendar;
 mod calendar_rfc;
 mod channels;
+mod dst_occurrences;
 mod forums;
 mod identity;
 mod meetings;

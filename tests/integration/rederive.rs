@@ -313,3 +313,61 @@ async fn a_series_moved_to_another_zone_keeps_its_overrides_through_rederivation
     let token = app.login("b-viewer", crate::helpers::USER_PASSWORD).await;
     assert_eq!(occurrences(&app, &token, &id).await, before);
 }
+
+with_both_databases!(overrides_from_before_the_wall_clock_column_get_it_at_the_next_start);
+
+/// Overrides written before their wall-clock original start was stored get it at the next
+/// start: as the series names the occurrence, so a session shifted out of the DST gap (02:30 on
+/// 2027-03-14 in New York is held at 03:30) is remembered as 02:30.
+async fn overrides_from_before_the_wall_clock_column_get_it_at_the_next_start(db: TestDatabase) {
+    let app = db.spawn_app().await;
+    let w = app.world().await;
+    let series = book(&app, &w, json!({"time_zone": "America/New_York", "start": "2027-03-10T02:30", "end": "2027-03-10T03:00",
+                                       "recurrence": "FREQ=DAILY;COUNT=10"}))
+    .await;
+    let id = series["id"].as_str().unwrap().to_owned();
+    put(
+        &app,
+        &w,
+        &id,
+        "2027-03-14T07:30:00Z",
+        json!({"status": "cancelled"}),
+    )
+    .await;
+    put(
+        &app,
+        &w,
+        &id,
+        "2027-03-15T06:30:00Z",
+        json!({"start": "2027-03-15T09:00"}),
+    )
+    .await;
+    let db = app.stop().await;
+    let column = |db: &TestDatabase| {
+        let store = store(db);
+        let mut conn = store.connection().unwrap();
+        mo::table
+            .filter(mo::meeting_id.eq(&id))
+            .select(mo::original_start_local)
+            .order(mo::original_start_utc.asc())
+            .load::<Option<NaiveDateTime>>(&mut *conn)
+            .unwrap()
+    };
+    let written = column(&db);
+    {
+        let store = store(&db);
+        let mut conn = store.connection().unwrap();
+        diesel::update(mo::table.filter(mo::meeting_id.eq(&id)))
+            .set(mo::original_start_local.eq(None::<NaiveDateTime>))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let app = db.spawn_app().await;
+    let db = app.stop().await;
+    let local = |s: &str| Some(NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").unwrap());
+    assert_eq!(
+        written,
+        [local("2027-03-14T02:30"), local("2027-03-15T02:30")]
+    );
+    assert_eq!(column(&db), written);
+}
