@@ -53,6 +53,8 @@ pub enum AppError {
     PreconditionFailed(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("{detail}")]
     RateLimited {
         detail: String,
@@ -78,6 +80,7 @@ impl AppError {
             Self::ChannelNotActive(_) => "channel-not-active",
             Self::PreconditionFailed(_) => "precondition-failed",
             Self::PayloadTooLarge(_) => "payload-too-large",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::RateLimited { .. } => "rate-limited",
             Self::Internal(_) => "internal",
         }
@@ -97,6 +100,7 @@ impl AppError {
             Self::Conflict(_) | Self::ChannelNotActive(_) => 409,
             Self::PreconditionFailed(_) => 412,
             Self::PayloadTooLarge(_) => 413,
+            Self::UnsupportedMediaType(_) => 415,
             Self::RateLimited { .. } => 429,
             Self::Internal(_) => 500,
         }

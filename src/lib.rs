@@ -102,6 +102,7 @@ impl Application {
                 .app_data(api::query_config())
                 .app_data(api::path_config())
                 .wrap(from_fn(api::http::head_as_get))
+                .wrap(from_fn(api::body::url_guard))
                 .wrap(ErrorHandlers::new().default_handler(problem::ensure_problem))
                 .wrap(request_metrics.clone())
                 .wrap(from_fn(telemetry::access_log))

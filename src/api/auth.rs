@@ -8,6 +8,7 @@ use actix_web::http::header;
 use actix_web::{get, post, web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use tracing_actix_web::{RequestId, RootSpan};
 
+use super::body::Json;
 use super::problem::Problem;
 use super::AppState;
 use crate::error::AppError;
@@ -75,7 +76,7 @@ impl FromRequest for Caller {
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<Credentials>,
+    body: Json<Credentials>,
 ) -> Result<HttpResponse, AppError> {
     let client = req.peer_addr().map(|addr| addr.ip());
     let response = identity::login(

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::auth::Caller;
+use super::body::Json;
 use super::problem::Problem;
 use super::{create_body, created, if_match, with_etag, AppState, PageQuery};
 use crate::domain::channel::{ChannelStatus, Outcome};
@@ -129,7 +130,7 @@ pub async fn transition(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<NewTransition>,
+    body: Json<NewTransition>,
 ) -> Result<HttpResponse, AppError> {
     let expected = if_match(&req)?;
     let done = channels::transition(

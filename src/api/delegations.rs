@@ -3,6 +3,7 @@
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
 use super::auth::Caller;
+use super::body::Json;
 use super::problem::Problem;
 use super::{created_response, if_match, with_etag, AppState, PageQuery};
 use crate::error::AppError;
@@ -29,7 +30,7 @@ use crate::service::Page;
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<NewDelegation>,
+    body: Json<NewDelegation>,
 ) -> Result<HttpResponse, AppError> {
     let delegation = delegations::create(&state.store, &caller.0, body.into_inner()).await?;
     Ok(created_response(
@@ -101,7 +102,7 @@ pub async fn update(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<DelegationPatch>,
+    body: Json<DelegationPatch>,
 ) -> Result<HttpResponse, AppError> {
     let expected = if_match(&req)?;
     let delegation = delegations::update(
@@ -135,7 +136,7 @@ pub async fn create_user(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<String>,
-    body: web::Json<NewUser>,
+    body: Json<NewUser>,
 ) -> Result<HttpResponse, AppError> {
     let delegation_id = id.into_inner();
     let user = users::create(

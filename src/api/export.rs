@@ -4,6 +4,7 @@ use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 
 use super::auth::Caller;
+use super::body::Json;
 use super::problem::Problem;
 use super::AppState;
 use crate::domain::ical;
@@ -68,7 +69,7 @@ pub async fn meeting_ics(
 pub async fn create_feed(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<NewFeed>,
+    body: Json<NewFeed>,
 ) -> Result<HttpResponse, AppError> {
     let feed =
         export::create_feed(&state.store, &state.config, &caller.0, body.into_inner()).await?;

@@ -3,6 +3,7 @@
 use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 
 use super::auth::Caller;
+use super::body::Json;
 use super::problem::Problem;
 use super::{create_body, created, if_match, with_etag, AppState, PageQuery};
 use crate::error::AppError;
@@ -103,7 +104,7 @@ pub async fn update(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<ForumPatch>,
+    body: Json<ForumPatch>,
 ) -> Result<HttpResponse, AppError> {
     let expected = if_match(&req)?;
     let forum = forums::update(

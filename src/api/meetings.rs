@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::auth::Caller;
+use super::body::Json;
 use super::problem::Problem;
 use super::{create_body, created, if_match, with_etag, AppState};
 use crate::domain::meeting::MeetingStatus;
@@ -183,7 +184,7 @@ pub async fn update(
     req: HttpRequest,
     id: web::Path<String>,
     query: web::Query<ConflictQuery>,
-    body: web::Json<MeetingPatch>,
+    body: Json<MeetingPatch>,
 ) -> Result<HttpResponse, AppError> {
     let reject = query.reject()?;
     let expected = if_match(&req)?;
@@ -244,7 +245,7 @@ pub async fn respond(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<NewResponse>,
+    body: Json<NewResponse>,
 ) -> Result<HttpResponse, AppError> {
     let expected = if_match(&req)?;
     let meeting = meetings::respond(
@@ -334,7 +335,7 @@ pub async fn put_occurrence(
     caller: Caller,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Json<OccurrenceChange>,
+    body: Json<OccurrenceChange>,
 ) -> Result<HttpResponse, AppError> {
     let (id, original) = path.into_inner();
     // A value that is no instant names no occurrence.

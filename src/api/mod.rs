@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod channels;
 pub mod delegations;
 pub mod export;
@@ -130,8 +131,7 @@ pub fn create_body<T: serde::de::DeserializeOwned>(
     caller: &auth::Caller,
     body: &web::Bytes,
 ) -> Result<(T, Option<idempotency::Key>), AppError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| problem::deserialize_error(&e))?;
+    let value = body::json_value(req, body)?;
     let key = match req.headers().get("idempotency-key") {
         Some(raw) => Some(idempotency::Key::new(
             &caller.0.principal.user_id,
@@ -272,7 +272,7 @@ mod tests {
         limit: u32,
     }
 
-    async fn echo(_: web::Json<Body>) -> HttpResponse {
+    async fn echo(_: super::body::Json<Body>) -> HttpResponse {
         HttpResponse::Ok().finish()
     }
 
@@ -358,7 +358,7 @@ mod tests {
     }
 
     #[actix_web::test]
-    async fn wrong_content_type_and_bad_query_are_422() {
+    async fn wrong_content_type_is_415_and_bad_query_422() {
         let (status, body) = call(
             test::TestRequest::post()
                 .uri("/echo")
@@ -366,7 +366,17 @@ mod tests {
                 .set_payload(r#"{"name":"x"}"#),
         )
         .await;
-        assert_eq!((status, body["code"].as_str()), (422, Some("validation")));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (415, Some("unsupported-media-type"))
+        );
+        let (status, body) = call(
+            test::TestRequest::post()
+                .uri("/echo")
+                .set_payload(r#"{"name":"x"}"#),
+        )
+        .await;
+        assert_eq!(status, 415, "no Content-Type: {body}");
         let (status, body) = call(test::TestRequest::get().uri("/query?limit=many")).await;
         assert_eq!((status, body["code"].as_str()), (422, Some("validation")));
     }

@@ -69,6 +69,7 @@ fn title_of(code: &str) -> &'static str {
         "channel-not-active" => "The channel is not active",
         "precondition-failed" => "The resource has changed",
         "payload-too-large" => "The request body is too large",
+        "unsupported-media-type" => "The request body is not JSON",
         "rate-limited" => "Too many requests",
         _ => "Internal error",
     }
@@ -129,9 +130,9 @@ pub fn json_error(error: JsonPayloadError, _req: &HttpRequest) -> actix_web::Err
         JsonPayloadError::Payload(PayloadError::Overflow) => {
             AppError::PayloadTooLarge("the request body is too large".into())
         }
-        JsonPayloadError::ContentType => {
-            AppError::validation("the request body must be JSON (Content-Type: application/json)")
-        }
+        JsonPayloadError::ContentType => AppError::UnsupportedMediaType(
+            "the request body must be JSON: send Content-Type: application/json".into(),
+        ),
         JsonPayloadError::Deserialize(e) => deserialize_error(e),
         other => AppError::validation(format!("the request body could not be read: {other}")),
     };

@@ -12,6 +12,7 @@ mod calendar_rfc;
 mod channels;
 mod dst_occurrences;
 mod forums;
+mod hostile_input;
 mod identity;
 mod meetings;
 mod ops;
