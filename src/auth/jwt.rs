@@ -32,6 +32,10 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub jti: String,
+    /// The generation of the user's credentials the token was issued under (0 when absent): a
+    /// password reset raises it and so ends every earlier token.
+    #[serde(default)]
+    pub gen: i64,
 }
 
 /// Why a token was refused. Never shown to the client beyond "invalid token": the reason is
@@ -52,10 +56,12 @@ pub enum TokenError {
     Signing(jsonwebtoken::errors::Error),
 }
 
-/// Signs a token for `principal`, valid from `now` for `ttl`.
+/// Signs a token for `principal` under credentials generation `generation`, valid from `now`
+/// for `ttl`.
 pub fn issue(
     keys: &KeyRing,
     principal: &Principal,
+    generation: i64,
     ttl: Duration,
     now: DateTime<Utc>,
 ) -> Result<(String, Claims), TokenError> {
@@ -70,6 +76,7 @@ pub fn issue(
         iss: ISSUER.to_owned(),
         aud: AUDIENCE.to_owned(),
         jti: uuid::Uuid::now_v7().to_string(),
+        gen: generation,
     };
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some(keys.current.kid.clone());
@@ -155,10 +162,12 @@ mod tests {
     fn issued_tokens_verify_with_their_claims() {
         let keys = ring();
         let now = Utc::now();
-        let (token, claims) = issue(&keys, &principal(), Duration::from_secs(3600), now).unwrap();
+        let (token, claims) =
+            issue(&keys, &principal(), 3, Duration::from_secs(3600), now).unwrap();
         assert_eq!(verify(&keys, &token).unwrap(), claims);
         assert_eq!(claims.exp - claims.iat, 3600);
         assert_eq!(claims.role, "scheduler");
+        assert_eq!(claims.gen, 3);
         let header = decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some(keys.current.kid.as_str()));
     }
@@ -300,6 +309,7 @@ mod tests {
         let (token, _) = issue(
             &keys,
             &principal(),
+            0,
             Duration::from_secs(60),
             now - TimeDelta::seconds(60 + 31),
         )

@@ -75,7 +75,8 @@ pub struct Me {
     pub delegation: Option<Delegation>,
 }
 
-type Account = (String, String, String, String, Option<String>);
+/// id, username, password hash, role, delegation, credentials generation.
+type Account = (String, String, String, String, Option<String>, i64);
 
 /// An active user's account row: by username (login) or by id (token).
 fn active_account(conn: &mut DbConnection, by: AccountKey<'_>) -> QueryResult<Option<Account>> {
@@ -87,6 +88,7 @@ fn active_account(conn: &mut DbConnection, by: AccountKey<'_>) -> QueryResult<Op
             users::password_hash,
             users::role,
             users::delegation_id,
+            users::token_generation,
         ))
         .into_boxed();
     let query = match by {
@@ -102,7 +104,7 @@ enum AccountKey<'a> {
 }
 
 fn principal_of(
-    (id, username, _hash, role, delegation_id): Account,
+    (id, username, _hash, role, delegation_id, _generation): Account,
 ) -> Result<Principal, AppError> {
     Ok(Principal {
         user_id: id,
@@ -205,10 +207,16 @@ pub async fn login(
 
     match (account, matches) {
         (Some(account), true) => {
+            let generation = account.5;
             let principal = principal_of(account)?;
-            let (access_token, _) =
-                jwt::issue(keys, &principal, config.token_ttl, chrono::Utc::now())
-                    .map_err(AppError::internal)?;
+            let (access_token, _) = jwt::issue(
+                keys,
+                &principal,
+                generation,
+                config.token_ttl,
+                chrono::Utc::now(),
+            )
+            .map_err(AppError::internal)?;
             tracing::info!(user_id = %principal.user_id, "login");
             Ok(LoginResponse {
                 access_token,
@@ -245,7 +253,7 @@ pub async fn login(
 }
 
 /// The caller behind a bearer token, as the database knows them now: a deactivated user's
-/// tokens stop working at once.
+/// tokens, and those issued before a password reset, stop working at once.
 pub async fn authenticate(
     store: &Store,
     keys: &KeyRing,
@@ -259,7 +267,13 @@ pub async fn authenticate(
         .read(move |conn| {
             let account = active_account(conn, AccountKey::Id(&claims.sub))?;
             match account {
-                Some(account) => principal_of(account),
+                Some(account) if account.5 == claims.gen => principal_of(account),
+                Some(_) => {
+                    tracing::info!(sub = %claims.sub, "token issued before the user's password was reset");
+                    Err(AppError::Unauthorized(
+                        "the access token is missing, invalid or expired".into(),
+                    ))
+                }
                 None => {
                     tracing::info!(sub = %claims.sub, "token of an unknown or deactivated user");
                     Err(AppError::Unauthorized(

@@ -298,12 +298,18 @@ pub async fn reset_password(
     let ctx = ctx.clone();
     store
         .write(move |conn| {
-            let (id, delegation_id, version): (String, Option<String>, i64) = users::table
-                .filter(users::username.eq(username.as_str()))
-                .select((users::id, users::delegation_id, users::version))
-                .first(conn)
-                .optional()?
-                .ok_or_else(|| AppError::NotFound(format!("no user {username}")))?;
+            let (id, delegation_id, version, generation): (String, Option<String>, i64, i64) =
+                users::table
+                    .filter(users::username.eq(username.as_str()))
+                    .select((
+                        users::id,
+                        users::delegation_id,
+                        users::version,
+                        users::token_generation,
+                    ))
+                    .first(conn)
+                    .optional()?
+                    .ok_or_else(|| AppError::NotFound(format!("no user {username}")))?;
             if !ctx.principal.is_platform_admin()
                 && !delegation_id
                     .as_deref()
@@ -314,6 +320,8 @@ pub async fn reset_password(
             diesel::update(users::table.filter(users::id.eq(&id)))
                 .set((
                     users::password_hash.eq(&hash),
+                    // Ends every token issued before, on every instance.
+                    users::token_generation.eq(generation + 1),
                     users::version.eq(version + 1),
                     users::updated_at.eq(now()),
                 ))

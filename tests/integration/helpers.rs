@@ -212,6 +212,13 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// A second connection pool to the app's database, for what tests do besides HTTP (the
+    /// admin commands' use cases, simulated older data).
+    pub fn store(&self) -> entente::store::Store {
+        let db = self.db.as_ref().expect("the database is there until drop");
+        entente::store::Store::open(&db.config(&[]).database_url, 2).expect("store opens")
+    }
+
     /// Stops the server and waits until it has stopped; the database stays.
     pub async fn stop(mut self) -> TestDatabase {
         self.handle.stop(true).await;

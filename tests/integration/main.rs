@@ -18,4 +18,5 @@ mod meetings;
 mod ops;
 mod persistence;
 mod rederive;
+mod revocation;
 mod series;
