@@ -176,6 +176,16 @@ impl Rule {
 }
 
 fn parse_until(value: &str) -> Result<Until, RecurrenceError> {
+    let until = parse_until_value(value)?;
+    let local = match until {
+        Until::Instant(t) => t.naive_utc(),
+        Until::Date(d) => d.and_hms_opt(0, 0, 0).unwrap_or_default(),
+    };
+    time::check_year(&local).map_err(|message| fail("UNTIL", message))?;
+    Ok(until)
+}
+
+fn parse_until_value(value: &str) -> Result<Until, RecurrenceError> {
     if let Some(stamp) = value.strip_suffix('Z') {
         return NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%S")
             .map(|t| Until::Instant(t.and_utc()))

@@ -61,11 +61,31 @@ pub fn fmt_local(t: &NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
-/// Parses an ISO 8601 local date-time without offset: `2027-03-28T10:00` or `…T10:00:00`.
-/// An offset or `Z` is refused: a wall-clock time travels with a zone name, not an offset.
+/// The years a meeting may fall in: enough for any archive and any schedule of contacts, and a
+/// bound on what expanding a series can cost.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
+/// `Err` naming the accepted years when `t` lies outside them.
+pub fn check_year(t: &NaiveDateTime) -> Result<(), String> {
+    if YEARS.contains(&chrono::Datelike::year(t)) {
+        Ok(())
+    } else {
+        Err(format!(
+            "'{}' is outside the years {} to {} that meetings may fall in",
+            fmt_local(t),
+            YEARS.start(),
+            YEARS.end()
+        ))
+    }
+}
+
+/// Parses an ISO 8601 local date-time without offset: `2027-03-28T10:00` or `…T10:00:00`, in
+/// the years 1900 to 2200. An offset or `Z` is refused: a wall-clock time travels with a zone
+/// name, not an offset.
 pub fn parse_local(raw: &str) -> Result<NaiveDateTime, String> {
     for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(raw, format) {
+            check_year(&t)?;
             return Ok(t);
         }
     }
@@ -516,5 +536,20 @@ mod tests {
             wall_clock(utc("2027-11-07T15:00:00Z"), ny),
             (local("2027-11-07T10:00"), None)
         );
+    }
+
+    #[test]
+    fn years_are_bounded() {
+        assert!(parse_local("1900-01-01T00:00").is_ok());
+        assert!(parse_local("2200-12-31T23:59").is_ok());
+        for raw in [
+            "9999-12-20T10:00",
+            "1899-12-31T23:59",
+            "2201-01-01T00:00",
+            "0001-01-01T00:00",
+        ] {
+            let message = parse_local(raw).unwrap_err();
+            assert!(message.contains("1900 to 2200"), "{raw}: {message}");
+        }
     }
 }

@@ -12,6 +12,7 @@ on_both_backends!(
     control_characters_are_refused_naming_the_field,
     hostile_urls_get_4xx,
     bodies_that_are_not_json_get_415,
+    meetings_fall_in_the_years_1900_to_2200,
 );
 
 /// The raw JSON literals put in place of a field's value.
@@ -376,4 +377,81 @@ async fn bodies_that_are_not_json_get_415(app: TestApp) {
         1,
         "nothing booked by the refused ones"
     );
+}
+
+/// A series far in the future made every read of it cost seconds: times outside 1900–2200 are
+/// refused, and the widest series left (daily from 1900) reads fast anywhere in that range.
+async fn meetings_fall_in_the_years_1900_to_2200(app: TestApp) {
+    let w = app.world().await;
+    let token = Some(w.token("a-scheduler"));
+    let booking = |start: &str, end: &str, rule: Option<&str>| {
+        json!({"title": "T", "participants": [w.b], "time_zone": "Europe/Zurich", "start": start, "end": end,
+               "recurrence": rule, "confidentiality": "public"})
+    };
+    for (start, end, rule, field) in [
+        (
+            "9999-12-20T10:00",
+            "9999-12-20T11:00",
+            Some("FREQ=DAILY"),
+            "start",
+        ),
+        ("1899-12-31T10:00", "1899-12-31T11:00", None, "start"),
+        ("2200-12-31T23:00", "2201-01-01T01:00", None, "end"),
+    ] {
+        let body = app
+            .expect_problem(
+                422,
+                "validation",
+                "POST",
+                "/api/v1/meetings",
+                token,
+                Some(booking(start, end, rule)),
+            )
+            .await;
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+    }
+    app.expect_problem(
+        422,
+        "invalid-recurrence",
+        "POST",
+        "/api/v1/meetings",
+        token,
+        Some(booking(
+            "2027-01-04T10:00",
+            "2027-01-04T11:00",
+            Some("FREQ=DAILY;UNTIL=99991231"),
+        )),
+    )
+    .await;
+    let series = app
+        .expect(
+            201,
+            "POST",
+            "/api/v1/meetings",
+            token,
+            Some(booking(
+                "1900-01-01T10:00",
+                "1900-01-01T11:00",
+                Some("FREQ=DAILY"),
+            )),
+        )
+        .await;
+    let late = app
+        .expect(
+            200,
+            "GET",
+            "/api/v1/schedule?from=2200-01-01T00:00:00Z&to=2201-01-01T00:00:00Z&tz=UTC",
+            Some(w.token("b-viewer")),
+            None,
+        )
+        .await;
+    assert_eq!(late["occurrences"].as_array().unwrap().len(), 365);
+    app.expect(
+        200,
+        "GET",
+        &format!("/api/v1/meetings/{}", series["id"].as_str().unwrap()),
+        Some(w.token("b-viewer")),
+        None,
+    )
+    .await;
 }
