@@ -6,10 +6,11 @@ use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use super::auth::Caller;
 use super::body::Json;
 use super::problem::Problem;
-use super::AppState;
+use super::{AppState, PageQuery};
 use crate::domain::ical;
 use crate::error::AppError;
 use crate::service::export::{self, CreatedFeed, Feed, NewFeed};
+use crate::service::Page;
 
 /// `text/calendar` with an ETag of the body; a matching `If-None-Match` (weak comparison) gets 304.
 fn calendar(req: &HttpRequest, body: String) -> HttpResponse {
@@ -79,19 +80,25 @@ pub async fn create_feed(
         .json(feed))
 }
 
-/// Your feeds (without their tokens).
+/// Your feeds (without their tokens), oldest first.
 #[utoipa::path(
     operation_id = "list_feeds",
     tag = "calendar",
     security(("bearer" = [])),
-    responses((status = 200, description = "Your active feeds", body = Vec<Feed>))
+    params(PageQuery),
+    responses(
+        (status = 200, description = "One page of your active feeds", body = Page<Feed>),
+        (status = 422, description = "Invalid page", body = Problem, content_type = "application/problem+json")
+    )
 )]
 #[get("/feeds")]
 pub async fn list_feeds(
     state: web::Data<AppState>,
     caller: Caller,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(export::list_feeds(&state.store, &caller.0).await?))
+    let page = query.request()?;
+    Ok(HttpResponse::Ok().json(export::list_feeds(&state.store, &caller.0, page).await?))
 }
 
 /// Revoke one of your feeds: its URL answers 404 from now on.

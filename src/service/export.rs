@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::meetings::{
     overrides_of, parse_zone, participants_of, timeline_of, visible, MeetingRow,
 };
-use super::{is_unique_violation, Context};
+use super::{is_unique_violation, Context, Page, PageRequest};
 use crate::config::Config;
 use crate::domain::access::Principal;
 use crate::domain::ical::{self, Attendee, Event, Party};
@@ -344,12 +344,16 @@ fn feed_view((id, name, scope, created_at, revoked_at): FeedRow) -> Feed {
     }
 }
 
-/// The caller's own feeds that are not revoked.
-pub async fn list_feeds(store: &Store, ctx: &Context) -> Result<Vec<Feed>, AppError> {
+/// The caller's own feeds that are not revoked, oldest first, one page at a time.
+pub async fn list_feeds(
+    store: &Store,
+    ctx: &Context,
+    page: PageRequest,
+) -> Result<Page<Feed>, AppError> {
     let user_id = ctx.principal.user_id.clone();
     store
         .read(move |conn| {
-            let rows: Vec<FeedRow> = feeds::table
+            let mut query = feeds::table
                 .filter(feeds::user_id.eq(&user_id))
                 .filter(feeds::revoked_at.is_null())
                 .select((
@@ -359,9 +363,16 @@ pub async fn list_feeds(store: &Store, ctx: &Context) -> Result<Vec<Feed>, AppEr
                     feeds::created_at,
                     feeds::revoked_at,
                 ))
-                .order(feeds::created_at.asc())
+                .into_boxed();
+            if let Some(after) = &page.after {
+                query = query.filter(feeds::id.gt(after.clone()));
+            }
+            // Ids are UUIDv7: in the order the feeds were created.
+            let rows: Vec<FeedRow> = query
+                .order(feeds::id.asc())
+                .limit(page.fetch())
                 .load(conn)?;
-            Ok(rows.into_iter().map(feed_view).collect())
+            Ok(Page::from_rows(rows, &page, |r| r.0.clone()).map(feed_view))
         })
         .await
 }

@@ -15,6 +15,7 @@ on_both_backends!(
     head_answers_like_get_without_a_body,
     a_weak_validator_gets_304,
     options_and_405_list_only_methods_that_exist,
+    the_feed_list_pages_like_every_list,
 );
 
 pub(crate) async fn book(app: &TestApp, w: &World, body: Value) -> Value {
@@ -357,4 +358,42 @@ async fn options_and_405_list_only_methods_that_exist(app: TestApp) {
         .await;
     assert_eq!(put.status(), 405);
     assert_eq!(put.headers()["allow"], "GET, HEAD, OPTIONS");
+}
+
+/// `GET /api/v1/feeds` answers `{items, next_cursor}` and follows the common paging rules.
+async fn the_feed_list_pages_like_every_list(app: TestApp) {
+    let w = app.world().await;
+    let token = Some(w.token("a-viewer"));
+    for _ in 0..3 {
+        feed_url(&app, &w).await;
+    }
+    let first = app
+        .expect(200, "GET", "/api/v1/feeds?limit=2", token, None)
+        .await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = app
+        .expect(
+            200,
+            "GET",
+            &format!("/api/v1/feeds?limit=2&cursor={cursor}"),
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert_eq!(second["next_cursor"], Value::Null);
+    assert_ne!(second["items"][0]["id"], first["items"][0]["id"]);
+    assert_ne!(second["items"][0]["id"], first["items"][1]["id"]);
+    for query in ["limit=0", "limit=-1", "limit=501", "cursor=not-a-cursor!"] {
+        app.expect_problem(
+            422,
+            "validation",
+            "GET",
+            &format!("/api/v1/feeds?{query}"),
+            token,
+            None,
+        )
+        .await;
+    }
 }
