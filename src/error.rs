@@ -60,6 +60,17 @@ pub enum AppError {
         detail: String,
         retry_after: Duration,
     },
+    /// A write lost a race to a concurrent one (no If-Match was given): run again on the new
+    /// state by `service::write_retrying`; 503 if it ever reaches a client.
+    #[error("{0}")]
+    LostRace(String),
+    /// The database cannot take the request now (pool exhausted, writers contending): 503 with
+    /// `Retry-After`.
+    #[error("{detail}")]
+    Unavailable {
+        detail: String,
+        retry_after: Duration,
+    },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -82,6 +93,7 @@ impl AppError {
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::RateLimited { .. } => "rate-limited",
+            Self::LostRace(_) | Self::Unavailable { .. } => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -102,6 +114,7 @@ impl AppError {
             Self::PayloadTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::RateLimited { .. } => 429,
+            Self::LostRace(_) | Self::Unavailable { .. } => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -137,13 +150,30 @@ impl AppError {
 /// a missing row, a unique violation — themselves, where they mean something.)
 impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
-        Self::internal(error)
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            // PostgreSQL gave up one of two conflicting transactions: run it again.
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                Self::LostRace(info.message().to_owned())
+            }
+            other => Self::internal(other),
+        }
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
-        Self::internal(error)
+        match error {
+            StoreError::Pool(cause) => {
+                tracing::warn!(error = %cause, "no database connection available in time");
+                Self::Unavailable {
+                    detail: "the service is busy: try again shortly".into(),
+                    retry_after: Duration::from_secs(1),
+                }
+            }
+            StoreError::Query(error) => error.into(),
+            other => Self::internal(other),
+        }
     }
 }
 
@@ -203,6 +233,20 @@ mod tests {
                 "rate-limited",
                 429,
             ),
+            (
+                AppError::UnsupportedMediaType("x".into()),
+                "unsupported-media-type",
+                415,
+            ),
+            (
+                AppError::Unavailable {
+                    detail: "x".into(),
+                    retry_after: Duration::from_secs(1),
+                },
+                "unavailable",
+                503,
+            ),
+            (AppError::LostRace("x".into()), "unavailable", 503),
             (AppError::internal("boom"), "internal", 500),
         ];
         for (error, code, status) in cases {

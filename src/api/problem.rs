@@ -71,6 +71,7 @@ fn title_of(code: &str) -> &'static str {
         "payload-too-large" => "The request body is too large",
         "unsupported-media-type" => "The request body is not JSON",
         "rate-limited" => "Too many requests",
+        "unavailable" => "Service unavailable",
         _ => "Internal error",
     }
 }
@@ -99,7 +100,13 @@ impl ResponseError for AppError {
                 HeaderValue::from_static("Bearer realm=\"entente\""),
             );
         }
-        if let AppError::RateLimited { retry_after, .. } = self {
+        let retry_after = match self {
+            AppError::RateLimited { retry_after, .. }
+            | AppError::Unavailable { retry_after, .. } => Some(*retry_after),
+            AppError::LostRace(_) => Some(std::time::Duration::from_secs(1)),
+            _ => None,
+        };
+        if let Some(retry_after) = retry_after {
             let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
             if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

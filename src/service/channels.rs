@@ -20,7 +20,7 @@ use crate::domain::meeting::{check_len, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 use crate::error::{AppError, FieldError};
 use crate::store::conn::MultiBackend;
 use crate::store::schema::{channel_history as history, channels, delegations};
-use crate::store::{new_id, now, DbConnection, Store};
+use crate::store::{lock_row, new_id, now, DbConnection, Locked, Store};
 
 /// The longest `reason` of a transition.
 pub const MAX_REASON_CHARS: usize = 2_000;
@@ -628,6 +628,7 @@ fn transition_once(
     expected_version: Option<i64>,
     input: &NewTransition,
 ) -> Result<Option<Transitioned>, AppError> {
+    lock_row(conn, Locked::Channel, id)?;
     let row = load_visible(conn, ctx, id)?;
     let side = ctx
         .principal

@@ -11,7 +11,7 @@ use crate::domain::delegation::{DelegationCode, DelegationKind, WorkingHours, Wo
 use crate::domain::zone::TimeZone;
 use crate::error::{AppError, FieldError};
 use crate::store::schema::delegations;
-use crate::store::{new_id, now, DbConnection, Store};
+use crate::store::{lock_row, new_id, now, DbConnection, Locked, Store};
 
 #[derive(Queryable, Debug, Clone)]
 struct DelegationRow {
@@ -332,100 +332,97 @@ pub async fn update(
         .map_err(AppError::internal)?;
     let principal = ctx.principal.clone();
     let actor = ctx.actor();
-    store
-        .write(move |conn| {
-            let current = load(conn, &id)?;
-            if !principal.may_administer(&id) {
-                return Err(AppError::Forbidden(
-                    "only platform admins and this delegation's admins edit it".into(),
-                ));
-            }
-            if patch.code.as_ref().is_some_and(|c| *c != current.code)
-                && !principal.is_platform_admin()
-            {
-                return Err(AppError::Forbidden(
-                    "only platform admins change a delegation's code".into(),
-                ));
-            }
-            check_version(expected_version, current.version)?;
-            let mut changed = Vec::new();
-            let code = patch.code.clone().unwrap_or(current.code.clone());
-            if code != current.code {
-                changed.push("code");
-            }
-            let name = patch
-                .name
-                .as_deref()
-                .map(str::trim)
-                .unwrap_or(&current.name)
-                .to_owned();
-            if name != current.name {
-                changed.push("name");
-            }
-            let kind = patch.kind.unwrap_or(current.kind);
-            if kind != current.kind {
-                changed.push("kind");
-            }
-            let time_zone = zone
-                .map(|z| z.name().to_owned())
-                .unwrap_or(current.time_zone.clone());
-            if time_zone != current.time_zone {
-                changed.push("time_zone");
-            }
-            let working_hours = match &hours_json {
-                Some(json) => json.clone(),
-                None => {
-                    serde_json::to_string(&current.working_hours).map_err(AppError::internal)?
-                }
-            };
-            if patch.working_hours.is_some() {
-                changed.push("working_hours");
-            }
-            let contact_email = match &patch.contact_email {
-                Some(value) => value.clone(),
-                None => current.contact_email.clone(),
-            };
-            if contact_email != current.contact_email {
-                changed.push("contact_email");
-            }
-            let updated = diesel::update(
-                delegations::table
-                    .filter(delegations::id.eq(&id))
-                    .filter(delegations::version.eq(current.version)),
-            )
-            .set((
-                delegations::code.eq(&code),
-                delegations::name.eq(&name),
-                delegations::kind.eq(kind.as_str()),
-                delegations::time_zone.eq(&time_zone),
-                delegations::working_hours.eq(&working_hours),
-                delegations::contact_email.eq(&contact_email),
-                delegations::version.eq(current.version + 1),
-                delegations::updated_at.eq(now()),
-            ))
-            .execute(conn)
-            .map_err(|e| conflict_on_code(e, &code))?;
-            if updated == 0 {
-                return Err(stale(expected_version, current.version));
-            }
-            audit::record(
-                conn,
-                &actor,
-                Entry {
-                    action: "delegation.update",
-                    entity_type: "delegation",
-                    entity_id: &id,
-                    summary: if changed.is_empty() {
-                        format!("delegation {code} saved unchanged")
-                    } else {
-                        format!("delegation {code}: {} changed", changed.join(", "))
-                    },
-                    parties: vec![id.clone()],
+    super::write_retrying(store, move |conn| {
+        lock_row(conn, Locked::Delegation, &id)?;
+        let current = load(conn, &id)?;
+        if !principal.may_administer(&id) {
+            return Err(AppError::Forbidden(
+                "only platform admins and this delegation's admins edit it".into(),
+            ));
+        }
+        if patch.code.as_ref().is_some_and(|c| *c != current.code) && !principal.is_platform_admin()
+        {
+            return Err(AppError::Forbidden(
+                "only platform admins change a delegation's code".into(),
+            ));
+        }
+        check_version(expected_version, current.version)?;
+        let mut changed = Vec::new();
+        let code = patch.code.clone().unwrap_or(current.code.clone());
+        if code != current.code {
+            changed.push("code");
+        }
+        let name = patch
+            .name
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or(&current.name)
+            .to_owned();
+        if name != current.name {
+            changed.push("name");
+        }
+        let kind = patch.kind.unwrap_or(current.kind);
+        if kind != current.kind {
+            changed.push("kind");
+        }
+        let time_zone = zone
+            .map(|z| z.name().to_owned())
+            .unwrap_or(current.time_zone.clone());
+        if time_zone != current.time_zone {
+            changed.push("time_zone");
+        }
+        let working_hours = match &hours_json {
+            Some(json) => json.clone(),
+            None => serde_json::to_string(&current.working_hours).map_err(AppError::internal)?,
+        };
+        if patch.working_hours.is_some() {
+            changed.push("working_hours");
+        }
+        let contact_email = match &patch.contact_email {
+            Some(value) => value.clone(),
+            None => current.contact_email.clone(),
+        };
+        if contact_email != current.contact_email {
+            changed.push("contact_email");
+        }
+        let updated = diesel::update(
+            delegations::table
+                .filter(delegations::id.eq(&id))
+                .filter(delegations::version.eq(current.version)),
+        )
+        .set((
+            delegations::code.eq(&code),
+            delegations::name.eq(&name),
+            delegations::kind.eq(kind.as_str()),
+            delegations::time_zone.eq(&time_zone),
+            delegations::working_hours.eq(&working_hours),
+            delegations::contact_email.eq(&contact_email),
+            delegations::version.eq(current.version + 1),
+            delegations::updated_at.eq(now()),
+        ))
+        .execute(conn)
+        .map_err(|e| conflict_on_code(e, &code))?;
+        if updated == 0 {
+            return Err(stale(expected_version, current.version));
+        }
+        audit::record(
+            conn,
+            &actor,
+            Entry {
+                action: "delegation.update",
+                entity_type: "delegation",
+                entity_id: &id,
+                summary: if changed.is_empty() {
+                    format!("delegation {code} saved unchanged")
+                } else {
+                    format!("delegation {code}: {} changed", changed.join(", "))
                 },
-            )?;
-            load(conn, &id)
-        })
-        .await
+                parties: vec![id.clone()],
+            },
+        )?;
+        load(conn, &id)
+    })
+    .await
 }
 
 /// The delegation id for a code (the admin commands take codes).

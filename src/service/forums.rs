@@ -17,7 +17,7 @@ use crate::domain::meeting::{check_len, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 use crate::error::{AppError, FieldError};
 use crate::store::conn::MultiBackend;
 use crate::store::schema::{forum_members as fm, forums};
-use crate::store::{new_id, now, DbConnection, Store};
+use crate::store::{lock_row, new_id, now, DbConnection, Locked, Store};
 
 /// The most member delegations a forum has (the UN has 193 member states).
 pub const MAX_MEMBERS: usize = 1_000;
@@ -334,67 +334,65 @@ pub async fn update(
         patch.description.as_ref().and_then(Option::as_deref),
     )?;
     let ctx = ctx.clone();
-    store
-        .write(move |conn| {
-            // 404 for a forum the caller may not see; 403 for a member who is no platform admin.
-            let current = load_visible(conn, &ctx, &id)?;
-            authorize(&ctx)?;
-            check_version(expected_version, current.version)?;
-            let name = patch
-                .name
-                .as_deref()
-                .map(str::trim)
-                .unwrap_or(&current.name)
-                .to_owned();
-            let description = patch
-                .description
-                .clone()
-                .unwrap_or(current.description.clone());
-            let members = match &patch.members {
-                Some(given) => member_set(conn, given)?,
-                None => current.members.clone(),
-            };
-            let updated = diesel::update(
-                forums::table
-                    .filter(forums::id.eq(&id))
-                    .filter(forums::version.eq(current.version)),
-            )
-            .set((
-                forums::name.eq(&name),
-                forums::description.eq(&description),
-                forums::version.eq(current.version + 1),
-                forums::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-            if updated == 0 {
-                return Err(stale(expected_version, current.version));
-            }
-            write_members(conn, &id, &current.members, &members)?;
-            let joined = members
-                .iter()
-                .filter(|d| !current.members.contains(d))
-                .count();
-            let left = current
-                .members
-                .iter()
-                .filter(|d| !members.contains(d))
-                .count();
-            let mut parties = current.members.clone();
-            parties.extend(members.iter().cloned());
-            audit::record(
-                conn,
-                &ctx.actor(),
-                Entry {
-                    action: "forum.update",
-                    entity_type: "forum",
-                    entity_id: &id,
-                    summary: format!(
-                        "forum '{name}' edited: {joined} member(s) joined, {left} left"
-                    ),
-                    parties,
-                },
-            )?;
-            load_visible(conn, &ctx, &id)
-        })
-        .await
+    super::write_retrying(store, move |conn| {
+        lock_row(conn, Locked::Forum, &id)?;
+        // 404 for a forum the caller may not see; 403 for a member who is no platform admin.
+        let current = load_visible(conn, &ctx, &id)?;
+        authorize(&ctx)?;
+        check_version(expected_version, current.version)?;
+        let name = patch
+            .name
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or(&current.name)
+            .to_owned();
+        let description = patch
+            .description
+            .clone()
+            .unwrap_or(current.description.clone());
+        let members = match &patch.members {
+            Some(given) => member_set(conn, given)?,
+            None => current.members.clone(),
+        };
+        let updated = diesel::update(
+            forums::table
+                .filter(forums::id.eq(&id))
+                .filter(forums::version.eq(current.version)),
+        )
+        .set((
+            forums::name.eq(&name),
+            forums::description.eq(&description),
+            forums::version.eq(current.version + 1),
+            forums::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(stale(expected_version, current.version));
+        }
+        write_members(conn, &id, &current.members, &members)?;
+        let joined = members
+            .iter()
+            .filter(|d| !current.members.contains(d))
+            .count();
+        let left = current
+            .members
+            .iter()
+            .filter(|d| !members.contains(d))
+            .count();
+        let mut parties = current.members.clone();
+        parties.extend(members.iter().cloned());
+        audit::record(
+            conn,
+            &ctx.actor(),
+            Entry {
+                action: "forum.update",
+                entity_type: "forum",
+                entity_id: &id,
+                summary: format!("forum '{name}' edited: {joined} member(s) joined, {left} left"),
+                parties,
+            },
+        )?;
+        load_visible(conn, &ctx, &id)
+    })
+    .await
 }

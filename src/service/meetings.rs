@@ -32,7 +32,7 @@ use crate::store::conn::MultiBackend;
 use crate::store::schema::{
     delegations, forum_members as fm, meeting_overrides as mo, meeting_participants as mp, meetings,
 };
-use crate::store::{new_id, now, DbConnection, Store};
+use crate::store::{lock_row, new_id, now, DbConnection, Locked, Store};
 
 /// The longest `/schedule` window.
 pub const MAX_SCHEDULE_DAYS: i64 = 366;
@@ -1219,220 +1219,267 @@ pub async fn update(
     }
     let zone = patch.time_zone.as_deref().map(parse_zone).transpose()?;
     let ctx = ctx.clone();
-    store
-        .write(move |conn| {
-            let row = load_visible(conn, &ctx, &id)?;
-            authorize_host(&ctx, &row)?;
-            check_version(expected_version, row.version)?;
-            if row.status()? == MeetingStatus::Cancelled {
-                return Err(AppError::Conflict("the meeting is cancelled: book a new one".into()));
-            }
-            let mut changes = Changes::default();
-            let mut changed = Vec::new();
+    super::write_retrying(store, move |conn| {
+        lock_row(conn, Locked::Meeting, &id)?;
+        let row = load_visible(conn, &ctx, &id)?;
+        authorize_host(&ctx, &row)?;
+        check_version(expected_version, row.version)?;
+        if row.status()? == MeetingStatus::Cancelled {
+            return Err(AppError::Conflict(
+                "the meeting is cancelled: book a new one".into(),
+            ));
+        }
+        let mut changes = Changes::default();
+        let mut changed = Vec::new();
 
-            let old_zone = parse_zone(&row.time_zone)?;
-            let zone = zone.unwrap_or(old_zone);
-            let disambiguation = match patch.disambiguation {
-                Some(d) => d,
-                None => row.disambiguation.as_deref().and_then(Disambiguation::parse),
+        let old_zone = parse_zone(&row.time_zone)?;
+        let zone = zone.unwrap_or(old_zone);
+        let disambiguation = match patch.disambiguation {
+            Some(d) => d,
+            None => row
+                .disambiguation
+                .as_deref()
+                .and_then(Disambiguation::parse),
+        };
+        let slot = Slot::new(
+            zone.tz(),
+            start.unwrap_or(row.start_local),
+            end.unwrap_or(row.end_local),
+            disambiguation,
+        )
+        .map_err(slot_error)?;
+        if slot.start_local != row.start_local
+            || slot.end_local != row.end_local
+            || zone != old_zone
+        {
+            changes.time = true;
+            changed.push("time");
+        } else if slot.start_utc.naive_utc() != row.start_utc
+            || slot.end_utc.naive_utc() != row.end_utc
+        {
+            changes.time = true;
+            changed.push("time (disambiguation)");
+        }
+        let recurrence = match &patch.recurrence {
+            Some(rule) => rule.clone(),
+            None => row.recurrence.clone(),
+        };
+        if recurrence != row.recurrence {
+            changes.time = true;
+            changed.push("recurrence");
+        }
+        let series = recurrence
+            .as_deref()
+            .map(|rule| new_series(rule, &slot))
+            .transpose()?;
+        // Overrides stay while their original start is still an occurrence; the others are
+        // removed, audited and reported.
+        let mut kept = Vec::new();
+        let mut kept_originals = Vec::new();
+        let mut orphaned = Vec::new();
+        for o in overrides_of(conn, std::slice::from_ref(&id))?
+            .remove(&id)
+            .unwrap_or_default()
+        {
+            let still = match &series {
+                Some(series) => series
+                    .occurrence_at(o.original_start_utc)
+                    .map_err(recurrence_error)?,
+                None => None,
             };
-            let slot = Slot::new(zone.tz(), start.unwrap_or(row.start_local), end.unwrap_or(row.end_local), disambiguation)
-                .map_err(slot_error)?;
-            if slot.start_local != row.start_local || slot.end_local != row.end_local || zone != old_zone {
-                changes.time = true;
-                changed.push("time");
-            } else if slot.start_utc.naive_utc() != row.start_utc || slot.end_utc.naive_utc() != row.end_utc {
-                changes.time = true;
-                changed.push("time (disambiguation)");
-            }
-            let recurrence = match &patch.recurrence {
-                Some(rule) => rule.clone(),
-                None => row.recurrence.clone(),
-            };
-            if recurrence != row.recurrence {
-                changes.time = true;
-                changed.push("recurrence");
-            }
-            let series = recurrence.as_deref().map(|rule| new_series(rule, &slot)).transpose()?;
-            // Overrides stay while their original start is still an occurrence; the others are
-            // removed, audited and reported.
-            let mut kept = Vec::new();
-            let mut kept_originals = Vec::new();
-            let mut orphaned = Vec::new();
-            for o in overrides_of(conn, std::slice::from_ref(&id))?.remove(&id).unwrap_or_default() {
-                let still = match &series {
-                    Some(series) => series.occurrence_at(o.original_start_utc).map_err(recurrence_error)?,
-                    None => None,
-                };
-                match still {
-                    Some(instance) => {
-                        kept_originals.push(instance.start_local);
-                        kept.push(o);
-                    }
-                    None => orphaned.push(o.original_start_utc),
+            match still {
+                Some(instance) => {
+                    kept_originals.push(instance.start_local);
+                    kept.push(o);
                 }
+                None => orphaned.push(o.original_start_utc),
             }
+        }
 
-            let title = patch.title.as_deref().map(str::trim).unwrap_or(&row.title).to_owned();
-            let description = patch.description.clone().unwrap_or(row.description.clone());
-            if title != row.title || description != row.description {
-                changes.other = true;
-                changed.push("title/description");
-            }
-            let location = patch.location.clone().unwrap_or(row.location.clone());
-            if location != row.location {
-                changes.location = true;
-                changed.push("location");
-            }
-            let status = patch.status.unwrap_or(row.status()?);
-            if status.as_str() != row.status {
-                changes.status = true;
-                changed.push("status");
-            }
-            let confidentiality = patch.confidentiality.map(Confidentiality::as_str).unwrap_or(&row.confidentiality).to_owned();
-            if confidentiality != row.confidentiality {
-                changes.other = true;
-                changed.push("confidentiality");
-            }
+        let title = patch
+            .title
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or(&row.title)
+            .to_owned();
+        let description = patch.description.clone().unwrap_or(row.description.clone());
+        if title != row.title || description != row.description {
+            changes.other = true;
+            changed.push("title/description");
+        }
+        let location = patch.location.clone().unwrap_or(row.location.clone());
+        if location != row.location {
+            changes.location = true;
+            changed.push("location");
+        }
+        let status = patch.status.unwrap_or(row.status()?);
+        if status.as_str() != row.status {
+            changes.status = true;
+            changed.push("status");
+        }
+        let confidentiality = patch
+            .confidentiality
+            .map(Confidentiality::as_str)
+            .unwrap_or(&row.confidentiality)
+            .to_owned();
+        if confidentiality != row.confidentiality {
+            changes.other = true;
+            changed.push("confidentiality");
+        }
 
-            let current = participants_of(conn, std::slice::from_ref(&id))?.remove(&id).unwrap_or_default();
-            let current_ids: Vec<String> = current.iter().map(|p| p.delegation_id.clone()).collect();
-            let set = match &patch.participants {
-                Some(given) => participant_set(conn, &row.host_delegation_id, given)?,
-                None => current_ids.clone(),
-            };
-            let before: BTreeSet<&String> = current_ids.iter().collect();
-            let after: BTreeSet<&String> = set.iter().collect();
-            if before != after {
-                changes.participants = true;
-                changed.push("participants");
-            }
-            let channel_id = patch.channel_id.clone().unwrap_or(row.channel_id.clone());
-            if channel_id != row.channel_id {
-                changes.other = true;
-                changed.push("channel");
-            }
-            let forum_id = patch.forum_id.clone().unwrap_or(row.forum_id.clone());
-            if forum_id != row.forum_id {
-                changes.other = true;
-                changed.push("forum");
-            }
-            check_forum_confidentiality(&confidentiality, forum_id.as_deref())?;
-            check_channel_and_forum(
-                conn,
-                &row.host_delegation_id,
-                &set,
-                (channel_id.as_deref(), forum_id.as_deref()),
-                changes.time || channel_id != row.channel_id,
-                changes.participants || channel_id != row.channel_id || forum_id != row.forum_id,
-            )?;
+        let current = participants_of(conn, std::slice::from_ref(&id))?
+            .remove(&id)
+            .unwrap_or_default();
+        let current_ids: Vec<String> = current.iter().map(|p| p.delegation_id.clone()).collect();
+        let set = match &patch.participants {
+            Some(given) => participant_set(conn, &row.host_delegation_id, given)?,
+            None => current_ids.clone(),
+        };
+        let before: BTreeSet<&String> = current_ids.iter().collect();
+        let after: BTreeSet<&String> = set.iter().collect();
+        if before != after {
+            changes.participants = true;
+            changed.push("participants");
+        }
+        let channel_id = patch.channel_id.clone().unwrap_or(row.channel_id.clone());
+        if channel_id != row.channel_id {
+            changes.other = true;
+            changed.push("channel");
+        }
+        let forum_id = patch.forum_id.clone().unwrap_or(row.forum_id.clone());
+        if forum_id != row.forum_id {
+            changes.other = true;
+            changed.push("forum");
+        }
+        check_forum_confidentiality(&confidentiality, forum_id.as_deref())?;
+        check_channel_and_forum(
+            conn,
+            &row.host_delegation_id,
+            &set,
+            (channel_id.as_deref(), forum_id.as_deref()),
+            changes.time || channel_id != row.channel_id,
+            changes.participants || channel_id != row.channel_id || forum_id != row.forum_id,
+        )?;
 
-            let timeline = Timeline {
-                status,
-                start_utc: slot.start_utc,
-                end_utc: slot.end_utc,
-                series,
-                overrides: kept,
-            };
-            let span = timeline.span().map_err(recurrence_error)?;
-            let found = if changes.time || changes.participants {
-                let found = conflicts(conn, &ctx, Some(&id), &set, &timeline)?;
-                if reject_conflicts && !found.is_empty() {
-                    return Err(AppError::Conflict(format!(
-                        "{} overlapping meeting(s) of the participant delegations (on_conflict=reject)",
-                        found.len()
-                    )));
-                }
-                Some(found)
-            } else {
-                None
-            };
-
-            let sequence = row.sequence + i64::from(changes.raises_sequence());
-            let updated = diesel::update(meetings::table.filter(meetings::id.eq(&id)).filter(meetings::version.eq(row.version)))
-                .set((
-                    meetings::title.eq(&title),
-                    meetings::description.eq(&description),
-                    meetings::location.eq(&location),
-                    meetings::time_zone.eq(zone.name()),
-                    meetings::start_local.eq(slot.start_local),
-                    meetings::end_local.eq(slot.end_local),
-                    meetings::disambiguation.eq(slot.disambiguation.map(Disambiguation::as_str)),
-                    meetings::start_utc.eq(slot.start_utc.naive_utc()),
-                    meetings::end_utc.eq(slot.end_utc.naive_utc()),
-                    meetings::recurrence.eq(timeline.series.as_ref().map(|s| s.rule().as_str().to_owned())),
-                    meetings::span_start_utc.eq(span.0.naive_utc()),
-                    meetings::span_end_utc.eq(span.1.naive_utc()),
-                    meetings::status.eq(status.as_str()),
-                    meetings::confidentiality.eq(&confidentiality),
-                    meetings::channel_id.eq(&channel_id),
-                    meetings::forum_id.eq(&forum_id),
-                    meetings::sequence.eq(sequence),
-                    meetings::version.eq(row.version + 1),
-                    meetings::tzdb_version.eq(TZDB_VERSION),
-                    meetings::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
-            if updated == 0 {
-                return Err(stale(expected_version, row.version));
+        let timeline = Timeline {
+            status,
+            start_utc: slot.start_utc,
+            end_utc: slot.end_utc,
+            series,
+            overrides: kept,
+        };
+        let span = timeline.span().map_err(recurrence_error)?;
+        let found = if changes.time || changes.participants {
+            let found = conflicts(conn, &ctx, Some(&id), &set, &timeline)?;
+            if reject_conflicts && !found.is_empty() {
+                return Err(AppError::Conflict(format!(
+                    "{} overlapping meeting(s) of the participant delegations (on_conflict=reject)",
+                    found.len()
+                )));
             }
-            // Answers survive unless the time moved (then the others must answer again).
-            let keep: HashMap<String, (String, Option<String>, Option<NaiveDateTime>)> = current
-                .into_iter()
-                .filter(|p| !changes.time || p.role == ParticipantRole::Host)
-                .map(|p| {
+            Some(found)
+        } else {
+            None
+        };
+
+        let sequence = row.sequence + i64::from(changes.raises_sequence());
+        let updated = diesel::update(
+            meetings::table
+                .filter(meetings::id.eq(&id))
+                .filter(meetings::version.eq(row.version)),
+        )
+        .set((
+            meetings::title.eq(&title),
+            meetings::description.eq(&description),
+            meetings::location.eq(&location),
+            meetings::time_zone.eq(zone.name()),
+            meetings::start_local.eq(slot.start_local),
+            meetings::end_local.eq(slot.end_local),
+            meetings::disambiguation.eq(slot.disambiguation.map(Disambiguation::as_str)),
+            meetings::start_utc.eq(slot.start_utc.naive_utc()),
+            meetings::end_utc.eq(slot.end_utc.naive_utc()),
+            meetings::recurrence.eq(timeline
+                .series
+                .as_ref()
+                .map(|s| s.rule().as_str().to_owned())),
+            meetings::span_start_utc.eq(span.0.naive_utc()),
+            meetings::span_end_utc.eq(span.1.naive_utc()),
+            meetings::status.eq(status.as_str()),
+            meetings::confidentiality.eq(&confidentiality),
+            meetings::channel_id.eq(&channel_id),
+            meetings::forum_id.eq(&forum_id),
+            meetings::sequence.eq(sequence),
+            meetings::version.eq(row.version + 1),
+            meetings::tzdb_version.eq(TZDB_VERSION),
+            meetings::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(stale(expected_version, row.version));
+        }
+        // Answers survive unless the time moved (then the others must answer again).
+        let keep: HashMap<String, (String, Option<String>, Option<NaiveDateTime>)> = current
+            .into_iter()
+            .filter(|p| !changes.time || p.role == ParticipantRole::Host)
+            .map(|p| {
+                (
+                    p.delegation_id,
                     (
-                        p.delegation_id,
-                        (p.response.as_str().to_owned(), p.comment, p.responded_at.map(|t| t.naive_utc())),
-                    )
-                })
-                .collect();
-            write_participants(conn, &id, &row.host_delegation_id, &set, &keep, span)?;
-            for original in &orphaned {
-                diesel::delete(
-                    mo::table
-                        .filter(mo::meeting_id.eq(&id))
-                        .filter(mo::original_start_utc.eq(original.naive_utc())),
+                        p.response.as_str().to_owned(),
+                        p.comment,
+                        p.responded_at.map(|t| t.naive_utc()),
+                    ),
                 )
-                .execute(conn)?;
-            }
-            if !orphaned.is_empty() {
-                changed.push("overrides removed");
-            }
-            if changes.time {
-                restate_overrides(conn, &id, zone.tz(), &timeline.overrides, &kept_originals)?;
-            }
-            let mut parties: Vec<String> = set.clone();
-            parties.extend(current_ids);
-            audit::record(
-                conn,
-                &ctx.actor(),
-                Entry {
-                    action: "meeting.update",
-                    entity_type: "meeting",
-                    entity_id: &id,
-                    summary: if changed.is_empty() {
-                        format!("meeting '{title}' saved unchanged")
-                    } else {
-                        format!("meeting '{title}': {} changed", changed.join(", "))
-                    },
-                    parties,
+            })
+            .collect();
+        write_participants(conn, &id, &row.host_delegation_id, &set, &keep, span)?;
+        for original in &orphaned {
+            diesel::delete(
+                mo::table
+                    .filter(mo::meeting_id.eq(&id))
+                    .filter(mo::original_start_utc.eq(original.naive_utc())),
+            )
+            .execute(conn)?;
+        }
+        if !orphaned.is_empty() {
+            changed.push("overrides removed");
+        }
+        if changes.time {
+            restate_overrides(conn, &id, zone.tz(), &timeline.overrides, &kept_originals)?;
+        }
+        let mut parties: Vec<String> = set.clone();
+        parties.extend(current_ids);
+        audit::record(
+            conn,
+            &ctx.actor(),
+            Entry {
+                action: "meeting.update",
+                entity_type: "meeting",
+                entity_id: &id,
+                summary: if changed.is_empty() {
+                    format!("meeting '{title}' saved unchanged")
+                } else {
+                    format!("meeting '{title}': {} changed", changed.join(", "))
                 },
-            )?;
-            let row = load_visible(conn, &ctx, &id)?;
-            let participants = participants_of(conn, std::slice::from_ref(&id))?.remove(&id).unwrap_or_default();
-            let found = match found {
-                Some(found) => found,
-                None => conflicts(conn, &ctx, Some(&id), &set, &timeline)?,
-            };
-            let mut meeting = row.into_view(participants, Some(found))?;
-            with_channels(conn, &ctx, std::slice::from_mut(&mut meeting))?;
-            if !orphaned.is_empty() {
-                meeting.orphaned_occurrences = Some(orphaned.iter().map(time::fmt_instant).collect());
-            }
-            Ok(meeting)
-        })
-        .await
+                parties,
+            },
+        )?;
+        let row = load_visible(conn, &ctx, &id)?;
+        let participants = participants_of(conn, std::slice::from_ref(&id))?
+            .remove(&id)
+            .unwrap_or_default();
+        let found = match found {
+            Some(found) => found,
+            None => conflicts(conn, &ctx, Some(&id), &set, &timeline)?,
+        };
+        let mut meeting = row.into_view(participants, Some(found))?;
+        with_channels(conn, &ctx, std::slice::from_mut(&mut meeting))?;
+        if !orphaned.is_empty() {
+            meeting.orphaned_occurrences = Some(orphaned.iter().map(time::fmt_instant).collect());
+        }
+        Ok(meeting)
+    })
+    .await
 }
 
 /// Cancels: the meeting stays, with status `cancelled` and a raised `sequence`, and is
@@ -1444,40 +1491,40 @@ pub async fn cancel(
     expected_version: Option<i64>,
 ) -> Result<Meeting, AppError> {
     let ctx = ctx.clone();
-    store
-        .write(move |conn| {
-            let row = load_visible(conn, &ctx, &id)?;
-            authorize_host(&ctx, &row)?;
-            check_version(expected_version, row.version)?;
-            if row.status()? == MeetingStatus::Cancelled {
-                return view(conn, &ctx, row, false);
-            }
-            let updated = diesel::update(
-                meetings::table
-                    .filter(meetings::id.eq(&id))
-                    .filter(meetings::version.eq(row.version)),
-            )
-            .set((
-                meetings::status.eq(MeetingStatus::Cancelled.as_str()),
-                meetings::sequence.eq(row.sequence + 1),
-                meetings::version.eq(row.version + 1),
-                meetings::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-            if updated == 0 {
-                return Err(stale(expected_version, row.version));
-            }
-            let parties = parties_of(conn, &id)?;
-            audited(
-                conn,
-                &ctx,
-                &id,
-                "meeting.cancel",
-                format!("meeting '{}' cancelled", row.title),
-                parties,
-            )
-        })
-        .await
+    super::write_retrying(store, move |conn| {
+        lock_row(conn, Locked::Meeting, &id)?;
+        let row = load_visible(conn, &ctx, &id)?;
+        authorize_host(&ctx, &row)?;
+        check_version(expected_version, row.version)?;
+        if row.status()? == MeetingStatus::Cancelled {
+            return view(conn, &ctx, row, false);
+        }
+        let updated = diesel::update(
+            meetings::table
+                .filter(meetings::id.eq(&id))
+                .filter(meetings::version.eq(row.version)),
+        )
+        .set((
+            meetings::status.eq(MeetingStatus::Cancelled.as_str()),
+            meetings::sequence.eq(row.sequence + 1),
+            meetings::version.eq(row.version + 1),
+            meetings::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(stale(expected_version, row.version));
+        }
+        let parties = parties_of(conn, &id)?;
+        audited(
+            conn,
+            &ctx,
+            &id,
+            "meeting.cancel",
+            format!("meeting '{}' cancelled", row.title),
+            parties,
+        )
+    })
+    .await
 }
 
 /// A participant delegation answers (its admins and schedulers).
@@ -1504,53 +1551,53 @@ pub async fn respond(
         return Err(AppError::invalid_fields(errors));
     }
     let ctx = ctx.clone();
-    store
-        .write(move |conn| {
-            let row = load_visible(conn, &ctx, &id)?;
-            check_version(expected_version, row.version)?;
-            let delegation = ctx.principal.delegation_id.clone().unwrap_or_default();
-            let is_participant: i64 = mp::table
+    super::write_retrying(store, move |conn| {
+        lock_row(conn, Locked::Meeting, &id)?;
+        let row = load_visible(conn, &ctx, &id)?;
+        check_version(expected_version, row.version)?;
+        let delegation = ctx.principal.delegation_id.clone().unwrap_or_default();
+        let is_participant: i64 = mp::table
+            .filter(mp::meeting_id.eq(&id))
+            .filter(mp::delegation_id.eq(&delegation))
+            .count()
+            .get_result(conn)?;
+        if is_participant == 0 || !ctx.principal.may_schedule_for(&delegation) {
+            return Err(AppError::Forbidden(
+                "only a participant delegation's admins and schedulers answer".into(),
+            ));
+        }
+        if row.status()? == MeetingStatus::Cancelled {
+            return Err(AppError::Conflict("the meeting is cancelled".into()));
+        }
+        let updated = diesel::update(
+            meetings::table
+                .filter(meetings::id.eq(&id))
+                .filter(meetings::version.eq(row.version)),
+        )
+        .set((
+            meetings::version.eq(row.version + 1),
+            meetings::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(stale(expected_version, row.version));
+        }
+        diesel::update(
+            mp::table
                 .filter(mp::meeting_id.eq(&id))
-                .filter(mp::delegation_id.eq(&delegation))
-                .count()
-                .get_result(conn)?;
-            if is_participant == 0 || !ctx.principal.may_schedule_for(&delegation) {
-                return Err(AppError::Forbidden(
-                    "only a participant delegation's admins and schedulers answer".into(),
-                ));
-            }
-            if row.status()? == MeetingStatus::Cancelled {
-                return Err(AppError::Conflict("the meeting is cancelled".into()));
-            }
-            let updated = diesel::update(
-                meetings::table
-                    .filter(meetings::id.eq(&id))
-                    .filter(meetings::version.eq(row.version)),
-            )
-            .set((
-                meetings::version.eq(row.version + 1),
-                meetings::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-            if updated == 0 {
-                return Err(stale(expected_version, row.version));
-            }
-            diesel::update(
-                mp::table
-                    .filter(mp::meeting_id.eq(&id))
-                    .filter(mp::delegation_id.eq(&delegation)),
-            )
-            .set((
-                mp::response.eq(answer.response.as_str()),
-                mp::comment.eq(&answer.comment),
-                mp::responded_at.eq(Some(now())),
-            ))
-            .execute(conn)?;
-            let parties = parties_of(conn, &id)?;
-            let summary = format!("{} to '{}'", answer.response.as_str(), row.title);
-            audited(conn, &ctx, &id, "meeting.respond", summary, parties)
-        })
-        .await
+                .filter(mp::delegation_id.eq(&delegation)),
+        )
+        .set((
+            mp::response.eq(answer.response.as_str()),
+            mp::comment.eq(&answer.comment),
+            mp::responded_at.eq(Some(now())),
+        ))
+        .execute(conn)?;
+        let parties = parties_of(conn, &id)?;
+        let summary = format!("{} to '{}'", answer.response.as_str(), row.title);
+        audited(conn, &ctx, &id, "meeting.respond", summary, parties)
+    })
+    .await
 }
 
 /// Every occurrence the caller may see in `[from, to)`, by start, with wall-clock times in `tz`.
@@ -1697,184 +1744,183 @@ pub async fn put_occurrence(
         return Err(AppError::invalid_fields(errors));
     }
     let ctx = ctx.clone();
-    store
-        .write(move |conn| {
-            let row = load_visible(conn, &ctx, &id)?;
-            let not_an_occurrence = || {
-                AppError::NotFound(format!(
-                    "{} is not an occurrence of this meeting",
-                    time::fmt_instant(&original)
-                ))
-            };
-            if row.recurrence.is_none() {
-                return Err(not_an_occurrence());
-            }
-            authorize_host(&ctx, &row)?;
-            check_version(expected_version, row.version)?;
-            if row.status()? == MeetingStatus::Cancelled {
-                return Err(AppError::Conflict("the series is cancelled".into()));
-            }
-            let zone = parse_zone(&row.time_zone)?;
-            let overrides = overrides_of(conn, std::slice::from_ref(&id))?
-                .remove(&id)
-                .unwrap_or_default();
-            let timeline = timeline_of(&row, overrides.clone())?;
-            let instance = timeline
-                .series
-                .as_ref()
-                .map(|s| s.occurrence_at(original))
-                .transpose()
-                .map_err(recurrence_error)?
-                .flatten()
-                .ok_or_else(not_an_occurrence)?;
-            let existing = overrides
-                .iter()
-                .find(|o| o.original_start_utc == original)
-                .cloned();
-            // The occurrence as it takes place now (moved, or where the series puts it — for a
-            // time in a DST gap, shifted), as wall-clock times that resolve back to it.
-            let (current_start_utc, current_end_utc) = existing
-                .as_ref()
-                .and_then(|o| o.moved)
-                .unwrap_or((instance.start_utc, instance.end_utc));
-            let (current_start, start_disambiguation) =
-                time::wall_clock(current_start_utc, zone.tz());
-            let (current_end, end_disambiguation) = time::wall_clock(current_end_utc, zone.tz());
-            let slot = match (start, end) {
-                // Only the status changes: the time is not resolved again.
-                (None, None) => Ok(Slot {
-                    zone: zone.tz(),
-                    start_local: current_start,
-                    end_local: current_end,
-                    disambiguation: start_disambiguation.or(end_disambiguation),
-                    start_utc: current_start_utc,
-                    end_utc: current_end_utc,
-                }),
-                (Some(s), None) => Slot::new(
-                    zone.tz(),
-                    s,
-                    s + (current_end - current_start),
-                    change.disambiguation,
-                ),
-                (None, Some(e)) => Slot::new(
-                    zone.tz(),
-                    current_start,
-                    e,
-                    change.disambiguation.or(start_disambiguation),
-                ),
-                (Some(s), Some(e)) => Slot::new(zone.tz(), s, e, change.disambiguation),
-            }
-            .map_err(slot_error)?;
-            let moved = slot.start_utc != instance.start_utc || slot.end_utc != instance.end_utc;
-            if let Some(channel_id) = &row.channel_id {
-                if (slot.start_local, slot.end_local) != (current_start, current_end) {
-                    let set = parties_of(conn, &id)?;
-                    channels::check_meeting(conn, channel_id, &row.host_delegation_id, &set, true)?;
-                }
-            }
-            let series_status = row.status()?;
-            let status = change.status.or(existing.as_ref().and_then(|o| o.status));
-            let own_status = status.filter(|s| *s != series_status);
-
-            diesel::delete(
-                mo::table
-                    .filter(mo::meeting_id.eq(&id))
-                    .filter(mo::original_start_utc.eq(original.naive_utc())),
-            )
-            .execute(conn)?;
-            if moved || own_status.is_some() {
-                let at = now();
-                diesel::insert_into(mo::table)
-                    .values((
-                        mo::meeting_id.eq(&id),
-                        mo::original_start_utc.eq(original.naive_utc()),
-                        mo::original_start_local.eq(Some(instance.start_local)),
-                        mo::disambiguation.eq(moved
-                            .then_some(slot.disambiguation)
-                            .flatten()
-                            .map(Disambiguation::as_str)),
-                        mo::start_local.eq(moved.then_some(slot.start_local)),
-                        mo::end_local.eq(moved.then_some(slot.end_local)),
-                        mo::start_utc.eq(moved.then_some(slot.start_utc.naive_utc())),
-                        mo::end_utc.eq(moved.then_some(slot.end_utc.naive_utc())),
-                        mo::status.eq(own_status.map(MeetingStatus::as_str)),
-                        mo::created_at.eq(at),
-                        mo::updated_at.eq(at),
-                    ))
-                    .execute(conn)?;
-            }
-            let overrides = overrides_of(conn, std::slice::from_ref(&id))?
-                .remove(&id)
-                .unwrap_or_default();
-            let timeline = Timeline {
-                overrides,
-                ..timeline
-            };
-            let span = timeline.span().map_err(recurrence_error)?;
-            let updated = diesel::update(
-                meetings::table
-                    .filter(meetings::id.eq(&id))
-                    .filter(meetings::version.eq(row.version)),
-            )
-            .set((
-                meetings::span_start_utc.eq(span.0.naive_utc()),
-                meetings::span_end_utc.eq(span.1.naive_utc()),
-                meetings::sequence.eq(row.sequence + 1),
-                meetings::version.eq(row.version + 1),
-                meetings::updated_at.eq(now()),
+    super::write_retrying(store, move |conn| {
+        lock_row(conn, Locked::Meeting, &id)?;
+        let row = load_visible(conn, &ctx, &id)?;
+        let not_an_occurrence = || {
+            AppError::NotFound(format!(
+                "{} is not an occurrence of this meeting",
+                time::fmt_instant(&original)
             ))
-            .execute(conn)?;
-            if updated == 0 {
-                return Err(stale(expected_version, row.version));
+        };
+        if row.recurrence.is_none() {
+            return Err(not_an_occurrence());
+        }
+        authorize_host(&ctx, &row)?;
+        check_version(expected_version, row.version)?;
+        if row.status()? == MeetingStatus::Cancelled {
+            return Err(AppError::Conflict("the series is cancelled".into()));
+        }
+        let zone = parse_zone(&row.time_zone)?;
+        let overrides = overrides_of(conn, std::slice::from_ref(&id))?
+            .remove(&id)
+            .unwrap_or_default();
+        let timeline = timeline_of(&row, overrides.clone())?;
+        let instance = timeline
+            .series
+            .as_ref()
+            .map(|s| s.occurrence_at(original))
+            .transpose()
+            .map_err(recurrence_error)?
+            .flatten()
+            .ok_or_else(not_an_occurrence)?;
+        let existing = overrides
+            .iter()
+            .find(|o| o.original_start_utc == original)
+            .cloned();
+        // The occurrence as it takes place now (moved, or where the series puts it — for a
+        // time in a DST gap, shifted), as wall-clock times that resolve back to it.
+        let (current_start_utc, current_end_utc) = existing
+            .as_ref()
+            .and_then(|o| o.moved)
+            .unwrap_or((instance.start_utc, instance.end_utc));
+        let (current_start, start_disambiguation) = time::wall_clock(current_start_utc, zone.tz());
+        let (current_end, end_disambiguation) = time::wall_clock(current_end_utc, zone.tz());
+        let slot = match (start, end) {
+            // Only the status changes: the time is not resolved again.
+            (None, None) => Ok(Slot {
+                zone: zone.tz(),
+                start_local: current_start,
+                end_local: current_end,
+                disambiguation: start_disambiguation.or(end_disambiguation),
+                start_utc: current_start_utc,
+                end_utc: current_end_utc,
+            }),
+            (Some(s), None) => Slot::new(
+                zone.tz(),
+                s,
+                s + (current_end - current_start),
+                change.disambiguation,
+            ),
+            (None, Some(e)) => Slot::new(
+                zone.tz(),
+                current_start,
+                e,
+                change.disambiguation.or(start_disambiguation),
+            ),
+            (Some(s), Some(e)) => Slot::new(zone.tz(), s, e, change.disambiguation),
+        }
+        .map_err(slot_error)?;
+        let moved = slot.start_utc != instance.start_utc || slot.end_utc != instance.end_utc;
+        if let Some(channel_id) = &row.channel_id {
+            if (slot.start_local, slot.end_local) != (current_start, current_end) {
+                let set = parties_of(conn, &id)?;
+                channels::check_meeting(conn, channel_id, &row.host_delegation_id, &set, true)?;
             }
-            diesel::update(mp::table.filter(mp::meeting_id.eq(&id)))
-                .set((
-                    mp::span_start_utc.eq(span.0.naive_utc()),
-                    mp::span_end_utc.eq(span.1.naive_utc()),
+        }
+        let series_status = row.status()?;
+        let status = change.status.or(existing.as_ref().and_then(|o| o.status));
+        let own_status = status.filter(|s| *s != series_status);
+
+        diesel::delete(
+            mo::table
+                .filter(mo::meeting_id.eq(&id))
+                .filter(mo::original_start_utc.eq(original.naive_utc())),
+        )
+        .execute(conn)?;
+        if moved || own_status.is_some() {
+            let at = now();
+            diesel::insert_into(mo::table)
+                .values((
+                    mo::meeting_id.eq(&id),
+                    mo::original_start_utc.eq(original.naive_utc()),
+                    mo::original_start_local.eq(Some(instance.start_local)),
+                    mo::disambiguation.eq(moved
+                        .then_some(slot.disambiguation)
+                        .flatten()
+                        .map(Disambiguation::as_str)),
+                    mo::start_local.eq(moved.then_some(slot.start_local)),
+                    mo::end_local.eq(moved.then_some(slot.end_local)),
+                    mo::start_utc.eq(moved.then_some(slot.start_utc.naive_utc())),
+                    mo::end_utc.eq(moved.then_some(slot.end_utc.naive_utc())),
+                    mo::status.eq(own_status.map(MeetingStatus::as_str)),
+                    mo::created_at.eq(at),
+                    mo::updated_at.eq(at),
                 ))
                 .execute(conn)?;
-            let status = own_status.unwrap_or(series_status);
-            let parties = parties_of(conn, &id)?;
-            audit::record(
-                conn,
-                &ctx.actor(),
-                Entry {
-                    action: "meeting.occurrence",
-                    entity_type: "meeting",
-                    entity_id: &id,
-                    summary: format!(
-                        "occurrence {} of '{}': {} {}",
-                        time::fmt_instant(&original),
-                        row.title,
-                        if moved {
-                            format!(
-                                "moved to {} {}",
-                                time::fmt_local(&slot.start_local),
-                                zone.name()
-                            )
-                        } else {
-                            "in place".into()
-                        },
-                        status.as_str()
-                    ),
-                    parties,
-                },
-            )?;
-            Ok(SeriesOccurrence {
-                meeting_id: id,
-                recurrence_id: time::fmt_instant(&original),
-                time_zone: zone.name().to_owned(),
-                start: time::fmt_local(&slot.start_local),
-                end: time::fmt_local(&slot.end_local),
-                start_utc: slot.start_utc,
-                end_utc: slot.end_utc,
-                status,
-                moved,
-                sequence: row.sequence + 1,
-                version: row.version + 1,
-            })
+        }
+        let overrides = overrides_of(conn, std::slice::from_ref(&id))?
+            .remove(&id)
+            .unwrap_or_default();
+        let timeline = Timeline {
+            overrides,
+            ..timeline
+        };
+        let span = timeline.span().map_err(recurrence_error)?;
+        let updated = diesel::update(
+            meetings::table
+                .filter(meetings::id.eq(&id))
+                .filter(meetings::version.eq(row.version)),
+        )
+        .set((
+            meetings::span_start_utc.eq(span.0.naive_utc()),
+            meetings::span_end_utc.eq(span.1.naive_utc()),
+            meetings::sequence.eq(row.sequence + 1),
+            meetings::version.eq(row.version + 1),
+            meetings::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(stale(expected_version, row.version));
+        }
+        diesel::update(mp::table.filter(mp::meeting_id.eq(&id)))
+            .set((
+                mp::span_start_utc.eq(span.0.naive_utc()),
+                mp::span_end_utc.eq(span.1.naive_utc()),
+            ))
+            .execute(conn)?;
+        let status = own_status.unwrap_or(series_status);
+        let parties = parties_of(conn, &id)?;
+        audit::record(
+            conn,
+            &ctx.actor(),
+            Entry {
+                action: "meeting.occurrence",
+                entity_type: "meeting",
+                entity_id: &id,
+                summary: format!(
+                    "occurrence {} of '{}': {} {}",
+                    time::fmt_instant(&original),
+                    row.title,
+                    if moved {
+                        format!(
+                            "moved to {} {}",
+                            time::fmt_local(&slot.start_local),
+                            zone.name()
+                        )
+                    } else {
+                        "in place".into()
+                    },
+                    status.as_str()
+                ),
+                parties,
+            },
+        )?;
+        Ok(SeriesOccurrence {
+            meeting_id: id.clone(),
+            recurrence_id: time::fmt_instant(&original),
+            time_zone: zone.name().to_owned(),
+            start: time::fmt_local(&slot.start_local),
+            end: time::fmt_local(&slot.end_local),
+            start_utc: slot.start_utc,
+            end_utc: slot.end_utc,
+            status,
+            moved,
+            sequence: row.sequence + 1,
+            version: row.version + 1,
         })
-        .await
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use crate::domain::access::Principal;
 use crate::domain::identity::Role;
 use crate::error::{AppError, FieldError};
+use crate::store::{DbConnection, Store};
 
 /// Who runs a use case: an authenticated user (with the request's id), or the system itself
 /// (the `entente admin` commands), which acts with platform rights and is audited as such.
@@ -204,8 +205,39 @@ pub fn stale(expected: Option<i64>, current: i64) -> AppError {
         Some(expected) => AppError::PreconditionFailed(format!(
             "the resource is at version {current}, not {expected}: reload it and apply your change again"
         )),
-        None => AppError::Conflict("the resource was changed concurrently: reload it and try again".into()),
+        None => AppError::LostRace("the resource was changed concurrently".into()),
     }
+}
+
+/// How many times `write_retrying` runs a write.
+pub const WRITE_ATTEMPTS: u32 = 5;
+
+/// `store.write(f)`, run again on the state the other writer left when it lost a race: an
+/// optimistic `UPDATE … WHERE version = ?` that found another version while the client sent no
+/// If-Match (an unconditional change simply applies, on either backend), or a PostgreSQL
+/// serialization failure. Still losing after `WRITE_ATTEMPTS` → 503 `unavailable` with
+/// `Retry-After`, never `conflict` (which means a scheduling conflict).
+pub async fn write_retrying<T, F>(store: &Store, f: F) -> Result<T, AppError>
+where
+    F: Fn(&mut DbConnection) -> Result<T, AppError> + Send + Sync + 'static,
+    T: Send + 'static,
+{
+    let f = std::sync::Arc::new(f);
+    for attempt in 1..=WRITE_ATTEMPTS {
+        let once = f.clone();
+        match store.write(move |conn| once(conn)).await {
+            Err(AppError::LostRace(reason)) => {
+                tracing::debug!(attempt, %reason, "write lost a race; running it again");
+                let pause = 5 * u64::from(attempt) + u64::from(rand::random::<u8>() % 10);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            other => return other,
+        }
+    }
+    Err(AppError::Unavailable {
+        detail: "the resource is being changed by others right now: try again".into(),
+        retry_after: std::time::Duration::from_secs(1),
+    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::auth::password;
 use crate::domain::identity::{check_new_password, Role, Username};
 use crate::error::{AppError, FieldError};
 use crate::store::schema::{delegations, users};
-use crate::store::{new_id, now, DbConnection, Store};
+use crate::store::{lock_row, new_id, now, DbConnection, Locked, Store};
 
 /// A user as the API shows it (never with a password or its hash).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
@@ -241,48 +241,48 @@ pub async fn deactivate(
     expected_version: Option<i64>,
 ) -> Result<User, AppError> {
     let ctx = ctx.clone();
-    store
-        .write(move |conn| {
-            authorize(conn, &ctx, &delegation_id)?;
-            let user = load(conn, &user_id)?;
-            if user.delegation_id.as_deref() != Some(delegation_id.as_str()) {
-                return Err(AppError::not_found("user"));
-            }
-            if user.id == ctx.principal.user_id {
-                return Err(AppError::Conflict("you cannot deactivate yourself".into()));
-            }
-            check_version(expected_version, user.version)?;
-            if !user.active {
-                return Ok(user);
-            }
-            let updated = diesel::update(
-                users::table
-                    .filter(users::id.eq(&user_id))
-                    .filter(users::version.eq(user.version)),
-            )
-            .set((
-                users::active.eq(false),
-                users::version.eq(user.version + 1),
-                users::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-            if updated == 0 {
-                return Err(super::stale(expected_version, user.version));
-            }
-            audit::record(
-                conn,
-                &ctx.actor(),
-                Entry {
-                    action: "user.deactivate",
-                    entity_type: "user",
-                    entity_id: &user_id,
-                    summary: format!("user {} deactivated", user.username),
-                    parties: vec![delegation_id.clone()],
-                },
-            )?;
-            load(conn, &user_id)
-        })
-        .await
+    super::write_retrying(store, move |conn| {
+        lock_row(conn, Locked::User, &user_id)?;
+        authorize(conn, &ctx, &delegation_id)?;
+        let user = load(conn, &user_id)?;
+        if user.delegation_id.as_deref() != Some(delegation_id.as_str()) {
+            return Err(AppError::not_found("user"));
+        }
+        if user.id == ctx.principal.user_id {
+            return Err(AppError::Conflict("you cannot deactivate yourself".into()));
+        }
+        check_version(expected_version, user.version)?;
+        if !user.active {
+            return Ok(user);
+        }
+        let updated = diesel::update(
+            users::table
+                .filter(users::id.eq(&user_id))
+                .filter(users::version.eq(user.version)),
+        )
+        .set((
+            users::active.eq(false),
+            users::version.eq(user.version + 1),
+            users::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if updated == 0 {
+            return Err(super::stale(expected_version, user.version));
+        }
+        audit::record(
+            conn,
+            &ctx.actor(),
+            Entry {
+                action: "user.deactivate",
+                entity_type: "user",
+                entity_id: &user_id,
+                summary: format!("user {} deactivated", user.username),
+                parties: vec![delegation_id.clone()],
+            },
+        )?;
+        load(conn, &user_id)
+    })
+    .await
 }
 
 /// Sets a new password (the `entente admin reset-password` command).

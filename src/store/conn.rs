@@ -4,7 +4,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::pg::PgConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::sqlite::SqliteConnection;
-use diesel::Connection;
+use diesel::{Connection, QueryResult, RunQueryDsl};
 
 use crate::config::DatabaseUrl;
 
@@ -93,4 +93,41 @@ where
             Err(error)
         }
     }
+}
+
+/// The tables whose rows `lock_row` locks.
+#[derive(Clone, Copy, Debug)]
+pub enum Locked {
+    Meeting,
+    Delegation,
+    Forum,
+    User,
+    Channel,
+}
+
+impl Locked {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Meeting => "meetings",
+            Self::Delegation => "delegations",
+            Self::Forum => "forums",
+            Self::User => "users",
+            Self::Channel => "channels",
+        }
+    }
+}
+
+/// Takes the write lock of one row for the rest of the transaction, before it is read, so that
+/// writers of the same row queue instead of racing each other: `SELECT … FOR UPDATE` on
+/// PostgreSQL; nothing on SQLite, whose `BEGIN IMMEDIATE` already serializes writers.
+pub fn lock_row(conn: &mut DbConnection, what: Locked, id: &str) -> QueryResult<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        diesel::sql_query(format!(
+            "SELECT 1 FROM {} WHERE id = $1 FOR UPDATE",
+            what.table()
+        ))
+        .bind::<diesel::sql_types::Text, _>(id)
+        .execute(pg)?;
+    }
+    Ok(())
 }

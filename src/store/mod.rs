@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tracing::Span;
 
-pub use conn::{write_transaction, ConnectionManager, DbConnection};
+pub use conn::{lock_row, write_transaction, ConnectionManager, DbConnection, Locked};
 
 use crate::config::DatabaseUrl;
 
@@ -122,4 +122,32 @@ pub fn now() -> chrono::NaiveDateTime {
     now.duration_trunc(TimeDelta::microseconds(1))
         .unwrap_or(now)
         .naive_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::AppError;
+
+    /// Every connection taken and none freed in time: the request is told to come back (503
+    /// with Retry-After), not that something broke (500).
+    #[tokio::test]
+    async fn an_exhausted_pool_is_unavailable_not_internal() {
+        let dir = tempfile::tempdir().unwrap();
+        let url =
+            DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("t.db").display())).unwrap();
+        let pool = r2d2::Pool::builder()
+            .max_size(1)
+            .connection_timeout(Duration::from_millis(200))
+            .build(ConnectionManager::new(url))
+            .unwrap();
+        let store = Store {
+            pool,
+            backend: "sqlite",
+        };
+        let _held = store.connection().unwrap();
+        let error: AppError = store.read(|_conn| Ok::<_, AppError>(())).await.unwrap_err();
+        assert_eq!((error.status(), error.code()), (503, "unavailable"));
+        assert!(matches!(error, AppError::Unavailable { .. }));
+    }
 }

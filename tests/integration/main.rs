@@ -10,6 +10,7 @@ mod binary;
 mod calendar;
 mod calendar_rfc;
 mod channels;
+mod concurrency;
 mod dst_occurrences;
 mod forums;
 mod hostile_input;
