@@ -1554,18 +1554,19 @@ pub async fn respond(
     super::write_retrying(store, move |conn| {
         lock_row(conn, Locked::Meeting, &id)?;
         let row = load_visible(conn, &ctx, &id)?;
-        check_version(expected_version, row.version)?;
         let delegation = ctx.principal.delegation_id.clone().unwrap_or_default();
         let is_participant: i64 = mp::table
             .filter(mp::meeting_id.eq(&id))
             .filter(mp::delegation_id.eq(&delegation))
             .count()
             .get_result(conn)?;
+        // Who may answer first: a stale If-Match tells nothing to one who may not.
         if is_participant == 0 || !ctx.principal.may_schedule_for(&delegation) {
             return Err(AppError::Forbidden(
                 "only a participant delegation's admins and schedulers answer".into(),
             ));
         }
+        check_version(expected_version, row.version)?;
         if row.status()? == MeetingStatus::Cancelled {
             return Err(AppError::Conflict("the meeting is cancelled".into()));
         }

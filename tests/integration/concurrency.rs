@@ -81,3 +81,37 @@ async fn unconditional_patches_at_once_all_apply(db: TestDatabase) {
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 412]);
 }
+
+crate::on_both_backends!(who_may_answer_is_decided_before_if_match);
+
+/// A delegation that sees a public meeting but takes no part in it gets 403 for an answer, with
+/// or without a stale If-Match (412 would tell it about versions it has no business with).
+async fn who_may_answer_is_decided_before_if_match(app: TestApp) {
+    let w = app.world().await;
+    let c = app
+        .create_delegation(&w.platform, "CCC", "Asia/Tokyo")
+        .await;
+    app.create_user(&w.platform, &c, "c-scheduler", "scheduler")
+        .await;
+    let outsider = app
+        .login("c-scheduler", crate::helpers::USER_PASSWORD)
+        .await;
+    let m = app
+        .expect(201, "POST", "/api/v1/meetings", Some(w.token("a-scheduler")), Some(json!({"title": "Open", "participants": [w.b],
+            "time_zone": "Europe/Zurich", "start": "2027-03-01T10:00", "end": "2027-03-01T11:00", "confidentiality": "public"})))
+        .await;
+    let path = app.url(&format!(
+        "/api/v1/meetings/{}/response",
+        m["id"].as_str().unwrap()
+    ));
+    for version in [None, Some("\"999\"")] {
+        let mut request = reqwest::Client::new()
+            .post(&path)
+            .bearer_auth(&outsider)
+            .json(&json!({"response": "accepted"}));
+        if let Some(v) = version {
+            request = request.header("if-match", v);
+        }
+        crate::helpers::assert_problem(request.send().await.unwrap(), 403, "forbidden").await;
+    }
+}
