@@ -230,7 +230,14 @@ async fn local_times_that_do_not_exist_or_occur_twice(app: TestApp) {
             )),
         )
         .await;
-    assert_problem(geneva, 422, "unknown-time-zone").await;
+    let problem = assert_problem(geneva, 422, "unknown-time-zone").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with("did you mean Europe/Zurich?"),
+        "{problem}"
+    );
 }
 
 async fn unusual_zones_over_http(app: TestApp) {
