@@ -53,12 +53,11 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens the database, migrates, bootstraps, binds `config.bind` (port 0 picks a free one).
+    /// Binds `config.bind` (port 0 picks a free one), then opens the database, migrates and
+    /// bootstraps.
     pub fn build(config: Config) -> Result<Self, StartError> {
-        let store = Store::open(&config.database_url, config.database_pool_size)?;
-        // Made now, so that the first login of an unknown user costs no more than any other.
-        let _ = auth::password::dummy_hash();
-        let startup = bootstrap::prepare(&store, &config)?;
+        // Bound first: a start that cannot listen creates nothing (no first admin whose
+        // generated password would never be shown).
         let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Bind {
             addr: config.bind,
             source,
@@ -67,6 +66,10 @@ impl Application {
             addr: config.bind,
             source,
         })?;
+        let store = Store::open(&config.database_url, config.database_pool_size)?;
+        // Made now, so that the first login of an unknown user costs no more than any other.
+        let _ = auth::password::dummy_hash();
+        let startup = bootstrap::prepare(&store, &config)?;
 
         let registry = prometheus::Registry::new();
         let pool_gauges =

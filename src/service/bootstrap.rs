@@ -99,6 +99,11 @@ fn ensure_first_admin(
 ) -> Result<AdminBootstrap, StartupError> {
     let existing: i64 = users::table.count().get_result(conn)?;
     if existing > 0 {
+        if config.admin_password.is_some() {
+            tracing::warn!(
+                "ENTENTE_ADMIN_PASSWORD is set, but the database already has its users: it is ignored (it only sets the first admin's password on the first start); to change a password, run `entente admin reset-password --username {FIRST_ADMIN_USERNAME}`"
+            );
+        }
         return Ok(AdminBootstrap::Existing);
     }
     let (plain, outcome) = match &config.admin_password {

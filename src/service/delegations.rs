@@ -108,27 +108,35 @@ pub struct DelegationPatch {
     pub contact_email: Option<Option<String>>,
 }
 
-/// Every id in `given` must name a delegation: the others are refused (422), each as
-/// `field[i]`.
-pub(super) fn check_exist(
+/// The delegations `given` names, each by id or by code (`"US"`, any case), as ids in the order
+/// given; every one that names no delegation is refused (422), each as `<field>[i]`.
+pub(super) fn resolve_delegations(
     conn: &mut DbConnection,
     field: &str,
     given: &[String],
-) -> Result<(), AppError> {
-    let found: std::collections::BTreeSet<String> = delegations::table
-        .filter(delegations::id.eq_any(given))
-        .select(delegations::id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    let errors: Vec<FieldError> = given
-        .iter()
-        .enumerate()
-        .filter(|(_, id)| !found.contains(*id))
-        .map(|(i, id)| FieldError::new(format!("{field}[{i}]"), format!("no delegation {id}")))
-        .collect();
+) -> Result<Vec<String>, AppError> {
+    let codes: Vec<String> = given.iter().map(|g| g.to_uppercase()).collect();
+    let found: Vec<(String, String)> = delegations::table
+        .filter(
+            delegations::id
+                .eq_any(given)
+                .or(delegations::code.eq_any(&codes)),
+        )
+        .select((delegations::id, delegations::code))
+        .load(conn)?;
+    let mut ids = Vec::with_capacity(given.len());
+    let mut errors = Vec::new();
+    for (i, (raw, code)) in given.iter().zip(&codes).enumerate() {
+        match found.iter().find(|(id, c)| id == raw || c == code) {
+            Some((id, _)) => ids.push(id.clone()),
+            None => errors.push(FieldError::new(
+                format!("{field}[{i}]"),
+                format!("no delegation {raw} (give its id or its code)"),
+            )),
+        }
+    }
     if errors.is_empty() {
-        Ok(())
+        Ok(ids)
     } else {
         Err(AppError::invalid_fields(errors))
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::{self, Entry};
-use super::delegations::{check_exist, double_option};
+use super::delegations::{double_option, resolve_delegations};
 use super::idempotency::{self, Created};
 use super::{check_version, length_errors, stale, Context, Page, PageRequest};
 use crate::domain::meeting::{check_len, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
@@ -79,7 +79,7 @@ fn check_texts(name: Option<&str>, description: Option<&str>) -> Result<(), AppE
     }
 }
 
-/// The members, deduplicated in the order given; each must be a delegation.
+/// The members (ids or codes), deduplicated in the order given; each must be a delegation.
 fn member_set(conn: &mut DbConnection, given: &[String]) -> Result<Vec<String>, AppError> {
     if given.len() > MAX_MEMBERS {
         return Err(AppError::invalid_fields(vec![FieldError::new(
@@ -87,11 +87,10 @@ fn member_set(conn: &mut DbConnection, given: &[String]) -> Result<Vec<String>, 
             format!("at most {MAX_MEMBERS} delegations"),
         )]));
     }
-    check_exist(conn, "members", given)?;
     let mut set = Vec::with_capacity(given.len());
-    for id in given {
-        if !set.contains(id) {
-            set.push(id.clone());
+    for id in resolve_delegations(conn, "members", given)? {
+        if !set.contains(&id) {
+            set.push(id);
         }
     }
     Ok(set)

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::{self, Entry};
-use super::delegations::{check_exist, double_option};
+use super::delegations::{double_option, resolve_delegations};
 use super::idempotency;
 use super::{acting_for, check_version, length_errors, stale, Context, Page, PageRequest};
 use super::{channels, forums};
@@ -807,10 +807,19 @@ fn participant_set(
     host: &str,
     given: &[String],
 ) -> Result<Vec<String>, AppError> {
+    let too_many = || {
+        AppError::invalid_fields(vec![FieldError::new(
+            "participants",
+            format!("at most {MAX_PARTICIPANTS} delegations"),
+        )])
+    };
+    if given.len() > MAX_PARTICIPANTS {
+        return Err(too_many());
+    }
     let mut set = vec![host.to_owned()];
-    for id in given {
-        if !set.contains(id) {
-            set.push(id.clone());
+    for id in resolve_delegations(conn, "participants", given)? {
+        if !set.contains(&id) {
+            set.push(id);
         }
     }
     if set.len() < 2 {
@@ -820,12 +829,8 @@ fn participant_set(
         )]));
     }
     if set.len() > MAX_PARTICIPANTS {
-        return Err(AppError::invalid_fields(vec![FieldError::new(
-            "participants",
-            format!("at most {MAX_PARTICIPANTS} delegations"),
-        )]));
+        return Err(too_many());
     }
-    check_exist(conn, "participants", given)?;
     Ok(set)
 }
 

@@ -421,3 +421,27 @@ async fn admin_commands_create_what_the_api_then_serves_and_passwords_never_reac
         assert!(!logs.contains(secret), "{secret} reached the log:\n{logs}");
     }
 }
+
+/// Following a walkthrough, a newcomer may set ENTENTE_ADMIN_PASSWORD after the first start
+/// made the admin: the start says it is ignored and what to do instead.
+#[tokio::test]
+async fn an_admin_password_given_after_the_first_start_is_said_to_be_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Running::start(entente(dir.path(), &[("ENTENTE_BIND", "127.0.0.1:0")]));
+    first.address();
+    first.signal("-TERM");
+    first.wait_exit(Duration::from_secs(40));
+    let mut second = Running::start(entente(
+        dir.path(),
+        &[
+            ("ENTENTE_BIND", "127.0.0.1:0"),
+            ("ENTENTE_ADMIN_PASSWORD", "a-password-set-too-late"),
+        ],
+    ));
+    let warning = second.wait_for("ENTENTE_ADMIN_PASSWORD is set", Duration::from_secs(60));
+    assert!(
+        warning.contains("entente admin reset-password"),
+        "{warning}"
+    );
+    second.address();
+}

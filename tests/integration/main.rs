@@ -16,6 +16,7 @@ mod forums;
 mod hostile_input;
 mod identity;
 mod meetings;
+mod newcomer;
 mod ops;
 mod persistence;
 mod rederive;
