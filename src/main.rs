@@ -13,9 +13,27 @@ use entente::service::Context;
 use entente::store::Store;
 use entente::{telemetry, Application};
 
+/// What every command reads from the environment (the README's "Configure it" has the details).
+const ENVIRONMENT: &str = "\
+Configuration (environment variables, all optional):
+  ENTENTE_DATABASE_URL          sqlite://entente.db (default) or postgres://user:pass@host/db
+  ENTENTE_DATABASE_POOL_SIZE    connections per instance (default 10)
+  ENTENTE_BIND                  listen address (default 127.0.0.1:8080)
+  ENTENTE_ADMIN_PASSWORD        the first platform admin's password (first start only)
+  ENTENTE_JWT_SECRET            token signing key, 32 bytes or more (default: generated, kept in the database)
+  ENTENTE_JWT_PREVIOUS_SECRETS  keys still accepted during a rotation, comma-separated
+  ENTENTE_TOKEN_TTL             access token lifetime (default 1h)
+  ENTENTE_LOGIN_MAX_FAILURES    failed logins per username before 429 (default 10)
+  ENTENTE_LOGIN_MAX_FAILURES_PER_ADDRESS  failed logins per client address before 429 (default 50)
+  ENTENTE_LOGIN_FAILURE_WINDOW  the window of those limits (default 15m)
+  ENTENTE_PUBLIC_URL            absolute base URL for feed links
+  ENTENTE_LOG                   tracing filter (default info)
+  ENTENTE_LOG_FORMAT            text (default) or json
+  ENTENTE_NEW_PASSWORD          the password for `admin create-user` / `admin reset-password`";
+
 /// entente: scheduling of diplomatic contacts. Configured by ENTENTE_* variables (see README).
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = ENVIRONMENT)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -24,8 +42,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Migrate the database and serve the API (the default).
+    #[command(after_help = ENVIRONMENT)]
     Serve,
     /// Apply pending database migrations, then exit.
+    #[command(after_help = ENVIRONMENT)]
     Migrate,
     /// Administration without the API (migrates first; audited as the system).
     #[command(subcommand)]

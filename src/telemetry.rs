@@ -17,9 +17,13 @@ use crate::config::{Config, LogFormat};
 
 /// Installs the global subscriber. A second call (tests start many apps) changes nothing.
 pub fn init(config: &Config) {
-    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(quiet_dependencies(&config.log))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only on a terminal: a log written to a file or a pipe stays plain text.
+    let colours = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colours)
         .with_writer(std::io::stderr);
     let _ = match config.log_format {
         LogFormat::Text => builder.try_init(),
@@ -29,6 +33,17 @@ pub fn init(config: &Config) {
             .with_current_span(true)
             .try_init(),
     };
+}
+
+/// The operator's filter, with actix-web-prom's warnings silenced unless the filter names it:
+/// it warns on every request to a route whose pattern holds a regex (Swagger UI's `/docs/…`),
+/// which is noise, not news.
+fn quiet_dependencies(filter: &str) -> String {
+    if filter.contains("actix_web_prom") {
+        filter.to_owned()
+    } else {
+        format!("{filter},actix_web_prom=error")
+    }
 }
 
 /// The root span of every request: tracing-actix-web's fields (request id, method, route, …)

@@ -445,3 +445,68 @@ async fn an_admin_password_given_after_the_first_start_is_said_to_be_ignored() {
     );
     second.address();
 }
+
+#[test]
+fn help_lists_the_environment_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["migrate", "--help"],
+    ] {
+        let output = entente(dir.path(), &[]).args(args).output().unwrap();
+        assert!(output.status.success());
+        let text = String::from_utf8_lossy(&output.stdout);
+        for name in [
+            "ENTENTE_DATABASE_URL",
+            "ENTENTE_BIND",
+            "ENTENTE_ADMIN_PASSWORD",
+            "ENTENTE_LOG_FORMAT",
+        ] {
+            assert!(
+                text.contains(name),
+                "{args:?} does not name {name}:\n{text}"
+            );
+        }
+    }
+}
+
+/// A log that goes to a file or a pipe is plain text, and Swagger UI's pages log no warning
+/// per request.
+#[tokio::test]
+async fn logs_to_a_pipe_are_plain_and_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut running = Running::start(entente(
+        dir.path(),
+        &[
+            ("ENTENTE_BIND", "127.0.0.1:0"),
+            ("ENTENTE_ADMIN_PASSWORD", "a-quiet-admin-password"),
+        ],
+    ));
+    let address = running.address();
+    for path in [
+        "/docs/",
+        "/docs/index.html",
+        "/docs/swagger-ui.css",
+        "/healthz",
+    ] {
+        assert_eq!(
+            get(&format!("{address}{path}")).await.status(),
+            200,
+            "{path}"
+        );
+    }
+    running.signal("-TERM");
+    running.wait_exit(Duration::from_secs(40));
+    let log = running.output();
+    assert!(
+        log.contains("\"request\"") || log.contains(" request"),
+        "{log}"
+    );
+    assert!(
+        !log.contains('\u{1b}'),
+        "ANSI escapes in a piped log:\n{log}"
+    );
+    assert!(!log.contains("mixed cardinality"), "{log}");
+    assert!(!log.contains("WARN"), "{log}");
+}
