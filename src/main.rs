@@ -1,8 +1,8 @@
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-use entente::config::Config;
+use entente::config::{Config, DatabaseUrl};
 use entente::domain::delegation::DelegationKind;
 use entente::domain::identity::Role;
 use entente::error::AppError;
@@ -48,8 +48,17 @@ enum Command {
     #[command(after_help = ENVIRONMENT)]
     Migrate,
     /// Administration without the API (migrates first; audited as the system).
+    Admin(Admin),
+}
+
+#[derive(Args)]
+struct Admin {
+    /// Create the database if it does not exist yet (an SQLite file); without it, a missing
+    /// database is refused, so that a mistyped directory or URL creates nothing.
+    #[arg(long, global = true)]
+    create: bool,
     #[command(subcommand)]
-    Admin(AdminCommand),
+    command: AdminCommand,
 }
 
 #[derive(Subcommand)]
@@ -154,10 +163,20 @@ fn problem_line(error: AppError) -> String {
     }
 }
 
-fn admin(config: &Config, command: AdminCommand) -> Result<(), String> {
+fn admin(config: &Config, Admin { create, command }: Admin) -> Result<(), String> {
+    if let DatabaseUrl::Sqlite(path) = &config.database_url {
+        if !create && !path.exists() {
+            return Err(format!(
+                "no entente database at {} (ENTENTE_DATABASE_URL): start `entente serve` or `entente migrate` with this configuration first, or pass --create",
+                std::path::absolute(path).unwrap_or_else(|_| path.clone()).display()
+            ));
+        }
+    }
     let store = Store::open(&config.database_url, 2)
         .map_err(|e| format!("ENTENTE_DATABASE_URL: cannot open the database: {e}"))?;
-    bootstrap::prepare(&store, config).map_err(|e| format!("ENTENTE_DATABASE_URL: {e}"))?;
+    let startup =
+        bootstrap::prepare(&store, config).map_err(|e| format!("ENTENTE_DATABASE_URL: {e}"))?;
+    show_first_admin(&startup.admin);
     let ctx = Context::system();
     actix_web::rt::System::new().block_on(async move {
         match command {
@@ -230,16 +249,21 @@ fn admin(config: &Config, command: AdminCommand) -> Result<(), String> {
     })
 }
 
+/// The first admin's generated password, shown once, outside the log filter, so that no filter
+/// can hide it (whichever command made the database).
+fn show_first_admin(bootstrap: &AdminBootstrap) {
+    if let AdminBootstrap::CreatedWithGeneratedPassword(password) = bootstrap {
+        eprintln!(
+            "\n  First start: created the platform admin.\n    username: {FIRST_ADMIN_USERNAME}\n    password: {password}\n  It is shown only this once; set ENTENTE_ADMIN_PASSWORD before the first start to choose it.\n"
+        );
+    }
+}
+
 fn serve(config: Config) -> Result<(), String> {
     let database = format!("{:?}", config.database_url);
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config).map_err(|e| e.to_string())?;
-        if let AdminBootstrap::CreatedWithGeneratedPassword(password) = app.admin_bootstrap() {
-            // Shown once, outside the log filter, so that no filter can hide it.
-            eprintln!(
-                "\n  First start: created the platform admin.\n    username: {FIRST_ADMIN_USERNAME}\n    password: {password}\n  It is shown only this once; set ENTENTE_ADMIN_PASSWORD before the first start to choose it.\n"
-            );
-        }
+        show_first_admin(app.admin_bootstrap());
         tracing::info!(
             address = %app.local_addr(),
             database = %database,

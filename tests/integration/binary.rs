@@ -297,9 +297,33 @@ async fn admin_commands_create_what_the_api_then_serves_and_passwords_never_reac
         ("ENTENTE_LOG", "debug"),
     ];
 
+    // An admin command finds no database here: refused, naming where it looked; nothing made.
+    let refused = entente(dir.path(), &base)
+        .args([
+            "admin",
+            "create-delegation",
+            "--code",
+            "RU",
+            "--name",
+            "R",
+            "--time-zone",
+            "UTC",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("no entente database at") && message.contains("entente.db"),
+        "{message}"
+    );
+    assert!(message.contains("--create"), "{message}");
+    assert!(!dir.path().join("entente.db").exists());
+
     let output = entente(dir.path(), &base)
         .args([
             "admin",
+            "--create",
             "create-delegation",
             "--code",
             "RU",
