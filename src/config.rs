@@ -114,6 +114,9 @@ pub struct Config {
     pub log: String,
     pub log_format: LogFormat,
     pub login_throttle: LoginThrottle,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` name the client (none by default:
+    /// the TCP peer is the client).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// How many failed logins are tolerated within a sliding window before further attempts get 429.
@@ -222,6 +225,26 @@ impl Config {
             Some(v) => Some(Secret::new(v.as_bytes().to_vec())),
         };
 
+        let trusted_proxies = get("ENTENTE_TRUSTED_PROXIES")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|part| !part.is_empty())
+                    .map(|part| {
+                        part.parse::<ipnet::IpNet>()
+                            .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                            .map_err(|_| {
+                                fail(
+                                    "ENTENTE_TRUSTED_PROXIES",
+                                    format!("'{part}' is not an address or CIDR block (e.g. 10.0.0.0/8, ::1)"),
+                                )
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+
         let public_url = get("ENTENTE_PUBLIC_URL")
             .map(|v| {
                 let url = Url::parse(v).map_err(|e| {
@@ -298,6 +321,7 @@ impl Config {
 
         Ok(Self {
             login_throttle,
+            trusted_proxies,
             database_url,
             database_pool_size,
             bind,
@@ -411,6 +435,8 @@ mod tests {
             ("ENTENTE_LOGIN_FAILURE_WINDOW", "0"),
             ("ENTENTE_LOGIN_MAX_FAILURES", "none"),
             ("ENTENTE_LOGIN_MAX_FAILURES_PER_ADDRESS", "0"),
+            ("ENTENTE_TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("ENTENTE_TRUSTED_PROXIES", "proxy.internal"),
         ];
         for (var, value) in cases {
             let err = with(&[(var, value)]).unwrap_err();

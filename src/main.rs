@@ -26,6 +26,7 @@ Configuration (environment variables, all optional):
   ENTENTE_LOGIN_MAX_FAILURES    failed logins per username before 429 (default 10)
   ENTENTE_LOGIN_MAX_FAILURES_PER_ADDRESS  failed logins per client address before 429 (default 50)
   ENTENTE_LOGIN_FAILURE_WINDOW  the window of those limits (default 15m)
+  ENTENTE_TRUSTED_PROXIES       reverse proxies whose X-Forwarded-For is believed (CIDRs)
   ENTENTE_PUBLIC_URL            absolute base URL for feed links
   ENTENTE_LOG                   tracing filter (default info)
   ENTENTE_LOG_FORMAT            text (default) or json

@@ -78,7 +78,7 @@ pub async fn login(
     req: HttpRequest,
     body: Json<Credentials>,
 ) -> Result<HttpResponse, AppError> {
-    let client = req.peer_addr().map(|addr| addr.ip());
+    let client = super::http::client_address(&req, &state.config.trusted_proxies);
     let response = identity::login(
         &state.store,
         &state.config,

@@ -50,6 +50,76 @@ fn opaque(tag: &str) -> &str {
     tag.strip_prefix("W/").unwrap_or(tag)
 }
 
+/// The client's address: the TCP peer, unless the peer is a trusted reverse proxy — then the
+/// nearest address in `Forwarded: for=` (or, without it, `X-Forwarded-For`) that is not itself a
+/// trusted proxy, read from the right (each proxy appends; only what trusted ones appended can be
+/// believed). Without trusted proxies the headers are ignored: anyone can write them.
+pub fn client_address(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> Option<std::net::IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let chain = forwarded_chain(req);
+    let mut client = peer;
+    for hop in chain.iter().rev() {
+        client = *hop;
+        if !is_trusted(hop) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// The addresses the proxies recorded, first (farthest) to last: `Forwarded`'s `for=` values,
+/// or `X-Forwarded-For`'s list. Unparseable entries (`unknown`, obfuscated names) end the chain
+/// there: nothing before them can be told apart.
+fn forwarded_chain(req: &HttpRequest) -> Vec<std::net::IpAddr> {
+    let values = |name: header::HeaderName| -> Vec<String> {
+        req.headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_owned())
+            .collect()
+    };
+    let forwarded: Vec<String> = values(header::FORWARDED)
+        .iter()
+        .filter_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (key, value) = pair.trim().split_once('=')?;
+                key.eq_ignore_ascii_case("for")
+                    .then(|| value.trim_matches('"').to_owned())
+            })
+        })
+        .collect();
+    let raw = if forwarded.is_empty() {
+        values(header::HeaderName::from_static("x-forwarded-for"))
+    } else {
+        forwarded
+    };
+    let mut chain = Vec::new();
+    for entry in raw.iter().rev() {
+        match parse_node(entry) {
+            Some(ip) => chain.push(ip),
+            None => break,
+        }
+    }
+    chain.reverse();
+    chain
+}
+
+/// `203.0.113.7`, `203.0.113.7:4711`, `[2001:db8::1]`, `[2001:db8::1]:4711`, `2001:db8::1`.
+fn parse_node(node: &str) -> Option<std::net::IpAddr> {
+    if let Ok(ip) = node.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = node.strip_prefix('[') {
+        return rest.split_once(']').and_then(|(ip, _)| ip.parse().ok());
+    }
+    node.parse::<std::net::SocketAddr>().ok().map(|s| s.ip())
+}
+
 /// Every route the app serves, with its methods: lets the fallback tell "no such resource"
 /// (404) from "no such method on this resource" (405 with `Allow`), and answer OPTIONS.
 pub struct RouteTable(Vec<(ResourceDef, Vec<String>)>);
@@ -142,6 +212,77 @@ mod tests {
             &TestRequest::default().to_http_request(),
             etag
         ));
+    }
+
+    fn from(peer: &str, headers: &[(&str, &str)]) -> HttpRequest {
+        let mut req = TestRequest::default().peer_addr(peer.parse().unwrap());
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
+        req.to_http_request()
+    }
+
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> =
+            vec!["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+        let ip = |s: &str| Some(s.parse::<std::net::IpAddr>().unwrap());
+        // An untrusted peer's headers are anyone's words.
+        assert_eq!(
+            client_address(
+                &from("198.51.100.9:5000", &[("x-forwarded-for", "1.2.3.4")]),
+                &trusted
+            ),
+            ip("198.51.100.9")
+        );
+        // Through one trusted proxy.
+        assert_eq!(
+            client_address(
+                &from("10.0.0.2:5000", &[("x-forwarded-for", "203.0.113.7")]),
+                &trusted
+            ),
+            ip("203.0.113.7")
+        );
+        // A client that forges the header gets its own address appended by the proxy: the
+        // rightmost untrusted one is the client.
+        assert_eq!(
+            client_address(
+                &from(
+                    "10.0.0.2:5000",
+                    &[("x-forwarded-for", "1.2.3.4, 203.0.113.7, 10.0.0.3")]
+                ),
+                &trusted
+            ),
+            ip("203.0.113.7")
+        );
+        // RFC 7239 wins over X-Forwarded-For; ports and brackets are read.
+        assert_eq!(
+            client_address(
+                &from(
+                    "[::1]:5000",
+                    &[
+                        ("forwarded", "for=\"[2001:db8::7]:4711\";proto=https"),
+                        ("x-forwarded-for", "1.2.3.4")
+                    ]
+                ),
+                &trusted
+            ),
+            ip("2001:db8::7")
+        );
+        // No header from a trusted proxy: the proxy itself.
+        assert_eq!(
+            client_address(&from("10.0.0.2:5000", &[]), &trusted),
+            ip("10.0.0.2")
+        );
+        // Without trusted proxies nothing is believed.
+        assert_eq!(
+            client_address(
+                &from("10.0.0.2:5000", &[("x-forwarded-for", "203.0.113.7")]),
+                &[]
+            ),
+            ip("10.0.0.2")
+        );
+        assert_eq!(parse_node("unknown"), None);
     }
 
     #[test]

@@ -131,9 +131,10 @@ fn recent_failures(
 /// Logs in: 200 with a token, one 401 for every wrong combination, 429 while throttled.
 ///
 /// Failed attempts are counted per username and per client address in the database (so the
-/// limit holds across instances); while either is over its limit, every attempt — even with the
-/// right password — gets 429 with the time to wait. An unknown user costs the same argon2 work
-/// as a known one.
+/// limit holds across instances). While a username is over its limit, every attempt for it —
+/// even with the right password — gets 429 with the time to wait; while an address is over its
+/// limit, so does every attempt from it for a username that has failed from it. An unknown user
+/// costs the same argon2 work as a known one.
 pub async fn login(
     store: &Store,
     config: &Config,
@@ -152,10 +153,13 @@ pub async fn login(
         .collect();
     let user_subject = format!("user:{folded}");
     let address_subject = client.map(|ip| format!("addr:{ip}"));
+    // This username from this address: the per-address limit holds back only these.
+    let pair_subject = client.map(|ip| format!("pair:{ip}|{folded}"));
 
     let (account, wait) = {
         let user_subject = user_subject.clone();
         let address_subject = address_subject.clone();
+        let pair_subject = pair_subject.clone();
         let folded = folded.clone();
         store
             .read(move |conn| {
@@ -167,14 +171,19 @@ pub async fn login(
                     window,
                     at,
                 );
-                if let Some(address) = &address_subject {
+                if let (Some(address), Some(pair)) = (&address_subject, &pair_subject) {
                     let by_address = throttle::retry_after(
                         &recent_failures(conn, address, since)?,
                         throttle.max_failures_per_address,
                         window,
                         at,
                     );
-                    wait = wait.max(by_address);
+                    // An address over its limit is held back on the usernames it has been
+                    // failing on, not on everyone behind it: a user who has not failed from
+                    // there (the admin behind the same proxy) still logs in.
+                    if by_address.is_some() && !recent_failures(conn, pair, since)?.is_empty() {
+                        wait = wait.max(by_address);
+                    }
                 }
                 let account = active_account(conn, AccountKey::Username(&folded))?;
                 Ok::<_, AppError>((account, wait))
@@ -234,7 +243,10 @@ pub async fn login(
                         login_failures::table.filter(login_failures::failed_at.le(at - window)),
                     )
                     .execute(conn)?;
-                    for subject in std::iter::once(user_subject).chain(address_subject) {
+                    for subject in std::iter::once(user_subject)
+                        .chain(address_subject)
+                        .chain(pair_subject)
+                    {
                         diesel::insert_into(login_failures::table)
                             .values((
                                 login_failures::id.eq(new_id()),

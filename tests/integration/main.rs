@@ -15,6 +15,7 @@ mod dst_occurrences;
 mod forums;
 mod hostile_input;
 mod identity;
+mod login_addresses;
 mod meetings;
 mod newcomer;
 mod ops;
