@@ -23,6 +23,8 @@ pub struct AuditQuery {
     /// `delegation`, `user`, …
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -22,6 +22,8 @@ pub struct ListQuery {
     pub status: Option<ChannelStatus>,
     /// Only channels whose other party is this delegation.
     pub counterpart: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

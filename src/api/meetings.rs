@@ -97,6 +97,8 @@ pub struct ListQuery {
     pub channel_id: Option<String>,
     /// Words in the title or description (case-insensitive).
     pub q: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -94,6 +94,69 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The answers every operation of a kind can give, declared on each so that a client generated
+/// from the document expects them: 401 where a bearer token is required, 413 and 415 where a
+/// JSON body is read, 503 wherever the database is used (all of the API and the feeds).
+struct StandardResponses;
+
+impl Modify for StandardResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str, retry_after: bool| {
+            let mut response = ResponseBuilder::new().description(description).content(
+                problem::PROBLEM_CONTENT_TYPE,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            );
+            if retry_after {
+                response = response.header(
+                    "Retry-After",
+                    utoipa::openapi::HeaderBuilder::new()
+                        .schema(
+                            utoipa::openapi::ObjectBuilder::new()
+                                .schema_type(utoipa::openapi::Type::Integer),
+                        )
+                        .description(Some("Seconds to wait"))
+                        .build(),
+                );
+            }
+            response.build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                let mut add = |status: &str, response: utoipa::openapi::Response| {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| response.into());
+                };
+                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    add("401", problem("No valid access token", false));
+                }
+                if operation.request_body.is_some() {
+                    add("413", problem("The body exceeds 1 MiB", false));
+                    add("415", problem("The body is not declared as JSON", false));
+                    add("422", problem("The body is invalid", false));
+                }
+                if path.starts_with("/api/v1") || path.starts_with("/feeds") {
+                    add(
+                        "503",
+                        problem("The database is busy: try again after Retry-After", true),
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// `If-Match: "<version>"` → the version the client last read; absent or `*` → None. A value
 /// that can name no version of ours can never match: 412.
 pub fn if_match(req: &HttpRequest) -> Result<Option<i64>, AppError> {
@@ -150,6 +213,8 @@ pub fn create_body<T: serde::de::DeserializeOwned>(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -198,12 +263,15 @@ pub fn created<T: serde::Serialize>(
 /// The complete OpenAPI document: the fixed parts above plus every route `configure` registers.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     use utoipa_actix_web::AppExt;
-    actix_web::App::new()
+    let mut document = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(configure)
         .split_for_parts()
-        .1
+        .1;
+    // After the routes are in: utoipa runs the `modifiers` before they are collected.
+    StandardResponses.modify(&mut document);
+    document
 }
 
 /// Every documented route. Register new resources here, always through `service(...)`.
@@ -379,5 +447,49 @@ mod tests {
         assert_eq!(status, 415, "no Content-Type: {body}");
         let (status, body) = call(test::TestRequest::get().uri("/query?limit=many")).await;
         assert_eq!((status, body["code"].as_str()), (422, Some("validation")));
+    }
+}
+
+#[cfg(test)]
+mod document_tests {
+    /// A client generated from the document expects what the server answers.
+    #[test]
+    fn every_operation_declares_the_answers_of_its_kind() {
+        let document = serde_json::to_value(super::openapi_document()).unwrap();
+        let mut checked = 0;
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let responses = &operation["responses"];
+                let name = format!("{method} {path}");
+                if operation["security"]
+                    .as_array()
+                    .is_some_and(|s| !s.is_empty())
+                {
+                    assert!(responses.get("401").is_some(), "{name}: no 401");
+                }
+                if operation.get("requestBody").is_some() {
+                    for status in ["413", "415", "422"] {
+                        assert!(responses.get(status).is_some(), "{name}: no {status}");
+                    }
+                }
+                if path.starts_with("/api/v1") || path.starts_with("/feeds") {
+                    assert!(responses.get("503").is_some(), "{name}: no 503");
+                    assert!(
+                        responses["503"]["headers"].get("Retry-After").is_some(),
+                        "{name}: 503 without Retry-After"
+                    );
+                }
+                for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    if parameter["name"] == "limit" {
+                        assert_eq!(parameter["schema"]["minimum"], 1, "{name}");
+                        assert_eq!(parameter["schema"]["maximum"], 500, "{name}");
+                    }
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 30, "{checked} operations");
+        let new_user = &document["components"]["schemas"]["NewUser"]["properties"];
+        assert_eq!(new_user["password"]["minLength"], 12);
     }
 }

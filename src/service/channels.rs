@@ -55,6 +55,7 @@ pub struct NewChannel {
     /// The delegation the channel is proposed to.
     pub counterpart_id: String,
     /// At most 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// `hotline`, `consultations` or `working_group`.
     pub kind: ChannelKind,

@@ -83,7 +83,9 @@ impl DelegationRow {
 #[serde(deny_unknown_fields)]
 pub struct NewDelegation {
     /// 2–32 characters of `A-Z`, `0-9`, `-`; unique.
+    #[schema(pattern = "^[A-Z0-9-]{2,32}$")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub kind: DelegationKind,
     pub time_zone: String,

@@ -209,6 +209,7 @@ impl FeedScope {
 #[derive(Deserialize, Debug, Clone, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFeed {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub scope: Option<FeedScope>,
 }

@@ -40,6 +40,7 @@ pub struct Forum {
 #[serde(deny_unknown_fields)]
 pub struct NewForum {
     /// At most 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// At most 10,000 characters.
     pub description: Option<String>,

@@ -112,6 +112,7 @@ pub struct Meeting {
 #[derive(Deserialize, Debug, Clone, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMeeting {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     pub description: Option<String>,
     /// Participant delegation ids; the host (the caller's delegation) may be omitted.

@@ -82,9 +82,10 @@ fn view(
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
     /// 3–64 characters of `a-z 0-9 . _ -` (folded to lower case); unique.
+    #[schema(pattern = "^[A-Za-z0-9._-]{3,64}$")]
     pub username: String,
     /// At least 12 characters.
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 12)]
     pub password: String,
     /// `admin`, `scheduler` or `viewer`.
     pub role: Role,

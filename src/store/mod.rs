@@ -145,7 +145,9 @@ mod tests {
             pool,
             backend: "sqlite",
         };
-        let _held = store.connection().unwrap();
+        // Taken with a generous wait (a loaded machine may be slow to open it); the request
+        // below then waits the pool's 200 ms for a second one.
+        let _held = store.pool.get_timeout(Duration::from_secs(60)).unwrap();
         let error: AppError = store.read(|_conn| Ok::<_, AppError>(())).await.unwrap_err();
         assert_eq!((error.status(), error.code()), (503, "unavailable"));
         assert!(matches!(error, AppError::Unavailable { .. }));
