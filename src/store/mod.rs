@@ -138,6 +138,7 @@ mod tests {
             DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("t.db").display())).unwrap();
         let pool = r2d2::Pool::builder()
             .max_size(1)
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_millis(200))
             .build(ConnectionManager::new(url))
             .unwrap();
