@@ -132,6 +132,17 @@ impl Modify for StandardResponses {
                 item.delete.as_mut(),
             ];
             for operation in operations.into_iter().flatten() {
+                for parameter in operation.parameters.iter_mut().flatten() {
+                    if parameter.name == "Idempotency-Key" {
+                        // What `idempotency::Key::new` accepts.
+                        parameter.schema = Some(
+                            utoipa::openapi::ObjectBuilder::new()
+                                .schema_type(utoipa::openapi::Type::String)
+                                .pattern(Some("^[!-~]{1,255}$"))
+                                .into(),
+                        );
+                    }
+                }
                 let responses = &mut operation.responses.responses;
                 let mut add = |status: &str, response: utoipa::openapi::Response| {
                     responses
@@ -480,6 +491,9 @@ mod document_tests {
                     );
                 }
                 for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    if parameter["name"] == "Idempotency-Key" {
+                        assert_eq!(parameter["schema"]["pattern"], "^[!-~]{1,255}$", "{name}");
+                    }
                     if parameter["name"] == "limit" {
                         assert_eq!(parameter["schema"]["minimum"], 1, "{name}");
                         assert_eq!(parameter["schema"]["maximum"], 500, "{name}");
