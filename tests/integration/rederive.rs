@@ -29,6 +29,26 @@ async fn put(app: &TestApp, w: &World, id: &str, original: &str, change: Value) 
     .await
 }
 
+/// A series booked as `booking`, with each (original start, change) applied in turn: its id.
+async fn series_with(
+    app: &TestApp,
+    w: &World,
+    booking: Value,
+    changes: &[(&str, Value)],
+) -> String {
+    let series = book(app, w, booking).await;
+    let id = series["id"].as_str().unwrap().to_owned();
+    puts(app, w, &id, changes).await;
+    id
+}
+
+/// `put` of each (original start, change) in turn.
+async fn puts(app: &TestApp, w: &World, id: &str, changes: &[(&str, Value)]) {
+    for (original, change) in changes {
+        put(app, w, id, original, change.clone()).await;
+    }
+}
+
 /// Every occurrence of `id` in 2027 as (recurrence_id, start_utc, end_utc, status).
 async fn occurrences(app: &TestApp, token: &str, id: &str) -> Vec<(Value, Value, Value, Value)> {
     let mut out = Vec::new();
@@ -144,20 +164,14 @@ async fn series_overrides_spans_and_sequence_follow_new_tz_rules(db: TestDatabas
                              "recurrence": "FREQ=WEEKLY;BYDAY=TU;COUNT=20"}))
     .await;
     let weekly = weekly["id"].as_str().unwrap().to_owned();
-    put(
+    puts(
         &app,
         &w,
         &weekly,
-        "2027-03-16T14:00:00Z",
-        json!({"start": "2027-03-17T09:00"}),
-    )
-    .await;
-    put(
-        &app,
-        &w,
-        &weekly,
-        "2027-04-13T14:00:00Z",
-        json!({"status": "cancelled"}),
+        &[
+            ("2027-03-16T14:00:00Z", json!({"start": "2027-03-17T09:00"})),
+            ("2027-04-13T14:00:00Z", json!({"status": "cancelled"})),
+        ],
     )
     .await;
     let last = put(
@@ -174,12 +188,13 @@ async fn series_overrides_spans_and_sequence_follow_new_tz_rules(db: TestDatabas
                               "recurrence": "FREQ=WEEKLY;BYDAY=SU;COUNT=8"}))
     .await;
     let sundays = sundays["id"].as_str().unwrap().to_owned();
-    put(
+    puts(
         &app,
         &w,
         &sundays,
-        "2027-11-07T15:00:00Z",
-        json!({"start": "2027-11-07T01:15", "end": "2027-11-07T02:15", "disambiguation": "later"}),
+        &[
+            ("2027-11-07T15:00:00Z", json!({"start": "2027-11-07T01:15", "end": "2027-11-07T02:15", "disambiguation": "later"})),
+        ],
     )
     .await;
     // Derived with an older version whose rules for the zone were the same: nothing moves.
@@ -269,24 +284,15 @@ with_both_databases!(a_series_moved_to_another_zone_keeps_its_overrides_through_
 async fn a_series_moved_to_another_zone_keeps_its_overrides_through_rederivation(db: TestDatabase) {
     let app = db.spawn_app().await;
     let w = app.world().await;
-    let series = book(&app, &w, json!({"time_zone": "America/New_York", "start": "2027-01-05T10:00", "end": "2027-01-05T11:00",
-                                       "recurrence": "FREQ=WEEKLY;BYDAY=TU;COUNT=20"}))
-    .await;
-    let id = series["id"].as_str().unwrap().to_owned();
-    put(
+    let id = series_with(
         &app,
         &w,
-        &id,
-        "2027-03-16T14:00:00Z",
-        json!({"start": "2027-03-17T09:00"}),
-    )
-    .await;
-    put(
-        &app,
-        &w,
-        &id,
-        "2027-04-13T14:00:00Z",
-        json!({"status": "cancelled"}),
+        json!({"time_zone": "America/New_York", "start": "2027-01-05T10:00", "end": "2027-01-05T11:00",
+                                       "recurrence": "FREQ=WEEKLY;BYDAY=TU;COUNT=20"}),
+        &[
+            ("2027-03-16T14:00:00Z", json!({"start": "2027-03-17T09:00"})),
+            ("2027-04-13T14:00:00Z", json!({"status": "cancelled"})),
+        ],
     )
     .await;
     let moved = app
@@ -322,24 +328,15 @@ with_both_databases!(overrides_from_before_the_wall_clock_column_get_it_at_the_n
 async fn overrides_from_before_the_wall_clock_column_get_it_at_the_next_start(db: TestDatabase) {
     let app = db.spawn_app().await;
     let w = app.world().await;
-    let series = book(&app, &w, json!({"time_zone": "America/New_York", "start": "2027-03-10T02:30", "end": "2027-03-10T03:00",
-                                       "recurrence": "FREQ=DAILY;COUNT=10"}))
-    .await;
-    let id = series["id"].as_str().unwrap().to_owned();
-    put(
+    let id = series_with(
         &app,
         &w,
-        &id,
-        "2027-03-14T07:30:00Z",
-        json!({"status": "cancelled"}),
-    )
-    .await;
-    put(
-        &app,
-        &w,
-        &id,
-        "2027-03-15T06:30:00Z",
-        json!({"start": "2027-03-15T09:00"}),
+        json!({"time_zone": "America/New_York", "start": "2027-03-10T02:30", "end": "2027-03-10T03:00",
+                                       "recurrence": "FREQ=DAILY;COUNT=10"}),
+        &[
+            ("2027-03-14T07:30:00Z", json!({"status": "cancelled"})),
+            ("2027-03-15T06:30:00Z", json!({"start": "2027-03-15T09:00"})),
+        ],
     )
     .await;
     let db = app.stop().await;
