@@ -40,6 +40,7 @@ pub fn migrate(store: &Store) -> Result<Vec<String>, StartupError> {
         .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
     migrate::with_startup_lock(&mut conn, |conn| {
         let applied = migrate::run_pending(conn)?;
+        migrate::ensure_meeting_references(conn)?;
         rederive(conn)?;
         Ok(applied)
     })
@@ -69,6 +70,7 @@ pub fn prepare(store: &Store, config: &Config) -> Result<Startup, StartupError> 
         .map_err(|e| StartupError::Bootstrap(e.to_string()))?;
     migrate::with_startup_lock(&mut conn, |conn| {
         let applied_migrations = migrate::run_pending(conn)?;
+        migrate::ensure_meeting_references(conn)?;
         rederive(conn)?;
         let (admin, current) = write_transaction(conn, |conn| {
             let admin = ensure_first_admin(conn, config)?;

@@ -21,5 +21,6 @@ mod newcomer;
 mod ops;
 mod persistence;
 mod rederive;
+mod references;
 mod revocation;
 mod series;

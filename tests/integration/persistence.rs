@@ -85,7 +85,7 @@ struct Named {
     name: String,
 }
 
-fn table_names(conn: &mut DbConnection) -> Vec<String> {
+pub(crate) fn table_names(conn: &mut DbConnection) -> Vec<String> {
     let sql = match conn {
         DbConnection::Sqlite(_) => {
             "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name"
