@@ -447,13 +447,23 @@ async fn run(backend: Backend, n: usize, report: &mut String) {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
+    // The same server's cheapest route, timed the same way in the same run: the baseline every
+    // other figure is given as a ratio to (these machines are shared; absolute times drift).
+    let (baseline, _) = client.time("/healthz", None).await;
+    writeln!(
+        report,
+        "| {backend_name} | {n} | /healthz (baseline) | {:.2} | 1.0 | |",
+        baseline.as_secs_f64() * 1000.0
+    )
+    .unwrap();
     for (name, path, token) in cases {
         let token = (!token.is_empty()).then_some(token);
         let (median, p95) = client.time(&path, token).await;
         writeln!(
             report,
-            "| {backend_name} | {n} | {name} | {:.2} | {:.2} |",
+            "| {backend_name} | {n} | {name} | {:.2} | {:.1} | {:.2} |",
             median.as_secs_f64() * 1000.0,
+            median.as_secs_f64() / baseline.as_secs_f64().max(1e-9),
             p95.as_secs_f64() * 1000.0
         )
         .unwrap();
@@ -491,7 +501,7 @@ async fn main() {
         eprintln!("ENTENTE_TEST_POSTGRES_URL is not set: SQLite only");
     }
     let mut report = String::from(
-        "| backend | others' meetings | endpoint | median ms | p95 ms |\n| --- | ---: | --- | ---: | ---: |\n",
+        "| backend | others' meetings | endpoint | median ms | × /healthz | p95 ms |\n| --- | ---: | --- | ---: | ---: | ---: |\n",
     );
     for backend in backends {
         for &n in &sizes {

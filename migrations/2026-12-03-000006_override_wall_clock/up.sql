@@ -4,3 +4,5 @@
 -- Rows written before this column are filled in at the next start (same tz rules).
 ALTER TABLE meeting_overrides ADD COLUMN original_start_local TIMESTAMP;
 ALTER TABLE meeting_overrides ADD COLUMN disambiguation TEXT CHECK (disambiguation IN ('earlier', 'later'));
+-- Finds those rows at a start without reading the others.
+CREATE INDEX meeting_overrides_unrecorded_idx ON meeting_overrides (meeting_id) WHERE original_start_local IS NULL;

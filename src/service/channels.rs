@@ -20,7 +20,7 @@ use crate::domain::meeting::{check_len, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 use crate::error::{AppError, FieldError};
 use crate::store::conn::MultiBackend;
 use crate::store::schema::{channel_history as history, channels, delegations};
-use crate::store::{lock_row, new_id, now, DbConnection, Locked, Store};
+use crate::store::{new_id, now, DbConnection, Locked, Store};
 
 /// The longest `reason` of a transition.
 pub const MAX_REASON_CHARS: usize = 2_000;
@@ -577,11 +577,6 @@ fn transition_error(error: TransitionError) -> AppError {
     }
 }
 
-/// How often a transition without `If-Match` is retried when another one got in first (it is
-/// then re-decided on the new state: two parties asking to reactivate at the same moment both
-/// count).
-const TRANSITION_ATTEMPTS: usize = 3;
-
 /// Moves the channel (or records a reactivation request), by an admin of one of its parties.
 pub async fn transition(
     store: &Store,
@@ -597,28 +592,20 @@ pub async fn transition(
             )]));
         }
     }
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let ctx = ctx.clone();
-        let id = id.clone();
-        let input = input.clone();
-        let result = store
-            .write(move |conn| transition_once(conn, &ctx, &id, expected_version, &input))
-            .await;
-        match result? {
-            Some(done) => return Ok(done),
-            None if expected_version.is_none() && attempt < TRANSITION_ATTEMPTS => continue,
-            None => {
-                return Err(match expected_version {
-                    Some(_) => AppError::PreconditionFailed(
-                        "the channel changed meanwhile: reload it and decide again".into(),
-                    ),
-                    None => stale(None, 0),
-                })
+    let ctx = ctx.clone();
+    // Without If-Match, a transition that lost a race is re-decided on the new state (two
+    // parties asking to reactivate at the same moment both count).
+    super::write_row(store, Locked::Channel, id.clone(), move |conn| {
+        transition_once(conn, &ctx, &id, expected_version, &input)?.ok_or_else(|| {
+            match expected_version {
+                Some(_) => AppError::PreconditionFailed(
+                    "the channel changed meanwhile: reload it and decide again".into(),
+                ),
+                None => stale(None, 0),
             }
-        }
-    }
+        })
+    })
+    .await
 }
 
 /// One try: None when the channel changed between reading and writing it.
@@ -629,7 +616,6 @@ fn transition_once(
     expected_version: Option<i64>,
     input: &NewTransition,
 ) -> Result<Option<Transitioned>, AppError> {
-    lock_row(conn, Locked::Channel, id)?;
     let row = load_visible(conn, ctx, id)?;
     let side = ctx
         .principal

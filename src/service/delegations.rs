@@ -11,7 +11,7 @@ use crate::domain::delegation::{DelegationCode, DelegationKind, WorkingHours, Wo
 use crate::domain::zone::TimeZone;
 use crate::error::{AppError, FieldError};
 use crate::store::schema::delegations;
-use crate::store::{lock_row, new_id, now, DbConnection, Locked, Store};
+use crate::store::{new_id, now, DbConnection, Locked, Store};
 
 #[derive(Queryable, Debug, Clone)]
 struct DelegationRow {
@@ -342,8 +342,7 @@ pub async fn update(
         .map_err(AppError::internal)?;
     let principal = ctx.principal.clone();
     let actor = ctx.actor();
-    super::write_retrying(store, move |conn| {
-        lock_row(conn, Locked::Delegation, &id)?;
+    super::write_row(store, Locked::Delegation, id.clone(), move |conn| {
         let current = load(conn, &id)?;
         if !principal.may_administer(&id) {
             return Err(AppError::Forbidden(

@@ -17,7 +17,7 @@ use crate::domain::meeting::{check_len, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 use crate::error::{AppError, FieldError};
 use crate::store::conn::MultiBackend;
 use crate::store::schema::{forum_members as fm, forums};
-use crate::store::{lock_row, new_id, now, DbConnection, Locked, Store};
+use crate::store::{new_id, now, DbConnection, Locked, Store};
 
 /// The most member delegations a forum has (the UN has 193 member states).
 pub const MAX_MEMBERS: usize = 1_000;
@@ -44,7 +44,7 @@ pub struct NewForum {
     pub name: String,
     /// At most 10,000 characters.
     pub description: Option<String>,
-    /// Member delegation ids (may be empty, and added later).
+    /// Member delegations, each by id or by code (may be empty, and added later).
     pub members: Vec<String>,
 }
 
@@ -56,6 +56,7 @@ pub struct ForumPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
+    /// The whole member list, each by id or by code.
     pub members: Option<Vec<String>>,
 }
 
@@ -334,8 +335,7 @@ pub async fn update(
         patch.description.as_ref().and_then(Option::as_deref),
     )?;
     let ctx = ctx.clone();
-    super::write_retrying(store, move |conn| {
-        lock_row(conn, Locked::Forum, &id)?;
+    super::write_row(store, Locked::Forum, id.clone(), move |conn| {
         // 404 for a forum the caller may not see; 403 for a member who is no platform admin.
         let current = load_visible(conn, &ctx, &id)?;
         authorize(&ctx)?;

@@ -19,7 +19,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use crate::domain::access::Principal;
 use crate::domain::identity::Role;
 use crate::error::{AppError, FieldError};
-use crate::store::{DbConnection, Store};
+use crate::store::{lock_row, DbConnection, Locked, Store};
 
 /// Who runs a use case: an authenticated user (with the request's id), or the system itself
 /// (the `entente admin` commands), which acts with platform rights and is audited as such.
@@ -209,6 +209,22 @@ pub fn stale(expected: Option<i64>, current: i64) -> AppError {
     }
 }
 
+/// A use case that changes one row (and what hangs on it): the row's write lock is taken first,
+/// so that writers of the same row queue instead of racing (`store::lock_row`), and a write that
+/// lost a race all the same is run again (`write_retrying`). Every versioned update goes through
+/// here.
+pub async fn write_row<T, F>(store: &Store, row: Locked, id: String, f: F) -> Result<T, AppError>
+where
+    F: Fn(&mut DbConnection) -> Result<T, AppError> + Send + Sync + 'static,
+    T: Send + 'static,
+{
+    write_retrying(store, move |conn| {
+        lock_row(conn, row, &id)?;
+        f(conn)
+    })
+    .await
+}
+
 /// How many times `write_retrying` runs a write.
 pub const WRITE_ATTEMPTS: u32 = 5;
 
@@ -217,7 +233,7 @@ pub const WRITE_ATTEMPTS: u32 = 5;
 /// If-Match (an unconditional change simply applies, on either backend), or a PostgreSQL
 /// serialization failure. Still losing after `WRITE_ATTEMPTS` → 503 `unavailable` with
 /// `Retry-After`, never `conflict` (which means a scheduling conflict).
-pub async fn write_retrying<T, F>(store: &Store, f: F) -> Result<T, AppError>
+async fn write_retrying<T, F>(store: &Store, f: F) -> Result<T, AppError>
 where
     F: Fn(&mut DbConnection) -> Result<T, AppError> + Send + Sync + 'static,
     T: Send + 'static,

@@ -13,7 +13,7 @@ use crate::auth::password;
 use crate::domain::identity::{check_new_password, Role, Username};
 use crate::error::{AppError, FieldError};
 use crate::store::schema::{delegations, users};
-use crate::store::{lock_row, new_id, now, DbConnection, Locked, Store};
+use crate::store::{new_id, now, DbConnection, Locked, Store};
 
 /// A user as the API shows it (never with a password or its hash).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
@@ -242,8 +242,7 @@ pub async fn deactivate(
     expected_version: Option<i64>,
 ) -> Result<User, AppError> {
     let ctx = ctx.clone();
-    super::write_retrying(store, move |conn| {
-        lock_row(conn, Locked::User, &user_id)?;
+    super::write_row(store, Locked::User, user_id.clone(), move |conn| {
         authorize(conn, &ctx, &delegation_id)?;
         let user = load(conn, &user_id)?;
         if user.delegation_id.as_deref() != Some(delegation_id.as_str()) {
