@@ -463,6 +463,23 @@ mod tests {
 
 #[cfg(test)]
 mod document_tests {
+    /// The document is a contract: it changes only on purpose. `docs/openapi.json` is the
+    /// committed copy; after a deliberate change, regenerate it with
+    /// `ENTENTE_WRITE_OPENAPI=1 cargo test --lib document_tests` and review the diff.
+    #[test]
+    fn the_document_is_the_committed_copy() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.json");
+        let current = serde_json::to_string_pretty(&super::openapi_document()).unwrap() + "\n";
+        if std::env::var_os("ENTENTE_WRITE_OPENAPI").is_some() {
+            std::fs::write(path, &current).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap();
+        assert!(
+            current == committed,
+            "the OpenAPI document differs from docs/openapi.json (regenerate it on purpose only)"
+        );
+    }
+
     /// A client generated from the document expects what the server answers.
     #[test]
     fn every_operation_declares_the_answers_of_its_kind() {
