@@ -5,94 +5,36 @@
 //! recorded and changes nothing, the other side's completes it: sovereign equality); any state
 //! `→ closed` by either side, with a reason, and `closed` is final.
 
-use serde::{Deserialize, Serialize};
+use super::stored::string_enum;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ChannelStatus {
-    Proposed,
-    Active,
-    Suspended,
-    Frozen,
-    Closed,
-}
+string_enum!(ChannelStatus {
+    Proposed => "proposed",
+    Active => "active",
+    Suspended => "suspended",
+    Frozen => "frozen",
+    Closed => "closed",
+});
 
 impl ChannelStatus {
-    pub const ALL: [Self; 5] = [
-        Self::Proposed,
-        Self::Active,
-        Self::Suspended,
-        Self::Frozen,
-        Self::Closed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Proposed => "proposed",
-            Self::Active => "active",
-            Self::Suspended => "suspended",
-            Self::Frozen => "frozen",
-            Self::Closed => "closed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == raw)
-    }
-
     /// Moving here needs a stated reason.
     pub fn needs_reason(self) -> bool {
         matches!(self, Self::Suspended | Self::Frozen | Self::Closed)
     }
 }
 
-/// What a channel is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ChannelKind {
-    Hotline,
-    Consultations,
-    WorkingGroup,
-}
-
-impl ChannelKind {
-    pub const ALL: [Self; 3] = [Self::Hotline, Self::Consultations, Self::WorkingGroup];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Hotline => "hotline",
-            Self::Consultations => "consultations",
-            Self::WorkingGroup => "working_group",
-        }
+string_enum!(
+    /// What a channel is for.
+    ChannelKind {
+        Hotline => "hotline",
+        Consultations => "consultations",
+        WorkingGroup => "working_group",
     }
+);
 
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == raw)
-    }
-}
-
-/// Which party acts: the delegation that proposed the channel, or its counterpart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    Proposer,
-    Counterpart,
-}
-
-impl Side {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Proposer => "proposer",
-            Self::Counterpart => "counterpart",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [Self::Proposer, Self::Counterpart]
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-    }
-}
+string_enum!(
+    /// Which party acts: the delegation that proposed the channel, or its counterpart.
+    Side { Proposer => "proposer", Counterpart => "counterpart" }
+);
 
 /// A channel's state: its status, and which side (if any) has asked to reactivate it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

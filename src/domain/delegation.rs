@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::stored::string_enum;
 use chrono::{NaiveTime, Weekday};
-use serde::{Deserialize, Serialize};
 
 /// `RU`, `US`, `UN-GENEVA`: 2–32 characters of `A–Z`, `0–9` and `-`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,32 +36,11 @@ impl fmt::Display for DelegationCode {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DelegationKind {
-    State,
-    Organization,
-    Other,
-}
-
-impl DelegationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::State => "state",
-            Self::Organization => "organization",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "state" => Some(Self::State),
-            "organization" => Some(Self::Organization),
-            "other" => Some(Self::Other),
-            _ => None,
-        }
-    }
-}
+string_enum!(DelegationKind {
+    State => "state",
+    Organization => "organization",
+    Other => "other",
+});
 
 /// Working hours per weekday, as wall-clock ranges in the delegation's zone:
 /// `{"mon": [["09:00","13:00"],["14:00","18:00"]], …}`. A missing day is a day off.

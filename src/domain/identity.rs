@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use super::stored::string_enum;
 
 /// 3–64 characters of `a-z 0-9 . _ -`. Input is folded to lower case, so that uniqueness is
 /// case-insensitive (`Alice` and `alice` are one user).
@@ -36,37 +36,16 @@ impl fmt::Display for Username {
     }
 }
 
-/// Platform admins operate the service and belong to no delegation; the other roles exist
-/// within one delegation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    PlatformAdmin,
-    Admin,
-    Scheduler,
-    Viewer,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PlatformAdmin => "platform_admin",
-            Self::Admin => "admin",
-            Self::Scheduler => "scheduler",
-            Self::Viewer => "viewer",
-        }
+string_enum!(
+    /// Platform admins operate the service and belong to no delegation; the other roles exist
+    /// within one delegation.
+    Role {
+        PlatformAdmin => "platform_admin",
+        Admin => "admin",
+        Scheduler => "scheduler",
+        Viewer => "viewer",
     }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "platform_admin" => Some(Self::PlatformAdmin),
-            "admin" => Some(Self::Admin),
-            "scheduler" => Some(Self::Scheduler),
-            "viewer" => Some(Self::Viewer),
-            _ => None,
-        }
-    }
-}
+);
 
 pub const MIN_PASSWORD_CHARS: usize = crate::config::MIN_PASSWORD_CHARS;
 /// Bounded so that hashing cost stays bounded.

@@ -3,9 +3,8 @@
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
+use super::stored::string_enum;
 use super::time::{self, Disambiguation, LocalTimeError};
 
 /// The longest a single meeting may last (a conference week with margin).
@@ -14,25 +13,6 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
 pub const MAX_LOCATION_CHARS: usize = 500;
 pub const MAX_PARTICIPANTS: usize = 200;
-
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-
-            pub fn parse(raw: &str) -> Option<Self> {
-                match raw { $($text => Some(Self::$variant),)+ _ => None }
-            }
-        }
-    };
-}
 
 string_enum!(
     /// `proposed` → `confirmed`; `cancelled` only through DELETE, and final.

@@ -7,6 +7,7 @@ pub mod ical;
 pub mod identity;
 pub mod meeting;
 pub mod recurrence;
+pub mod stored;
 pub mod throttle;
 pub mod time;
 pub mod vtimezone;

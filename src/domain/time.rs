@@ -3,34 +3,14 @@
 //! A local time in a DST gap does not exist and is refused (with the nearest valid times); one
 //! in an overlap occurs twice and needs a `Disambiguation`.
 
+use super::stored::string_enum;
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeDelta, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
 
-/// Which of two instants an ambiguous local time means.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Disambiguation {
-    Earlier,
-    Later,
-}
-
-impl Disambiguation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Earlier => "earlier",
-            Self::Later => "later",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "earlier" => Some(Self::Earlier),
-            "later" => Some(Self::Later),
-            _ => None,
-        }
-    }
-}
+string_enum!(
+    /// Which of two instants an ambiguous local time means.
+    Disambiguation { Earlier => "earlier", Later => "later" }
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LocalTimeError {
