@@ -9,6 +9,7 @@ use super::body::Json;
 use super::problem::Problem;
 use super::{create_body, created, if_match, with_etag, AppState, PageQuery};
 use crate::domain::channel::{ChannelStatus, Outcome};
+use crate::domain::stored::ChannelId;
 use crate::error::AppError;
 use crate::service::channels::{
     self, Channel, ChannelFilter, HistoryEntry, NewChannel, NewTransition,
@@ -51,11 +52,11 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let (input, key) = create_body::<NewChannel>(&req, &caller, &body)?;
     let outcome = channels::create(&state.store, &caller.0, input, key).await?;
-    Ok(created(
+    created(
         outcome,
         |c| format!("/api/v1/channels/{}", c.id),
         |c| c.version,
-    ))
+    )
 }
 
 /// The channels the caller's delegation is a party to, oldest first.
@@ -99,7 +100,7 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ChannelId>,
 ) -> Result<HttpResponse, AppError> {
     let channel = channels::get(&state.store, &caller.0, id.into_inner()).await?;
     Ok(with_etag(HttpResponse::Ok(), channel.version).json(&channel))
@@ -131,7 +132,7 @@ pub async fn transition(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<ChannelId>,
     body: Json<NewTransition>,
 ) -> Result<HttpResponse, AppError> {
     let expected = if_match(&req)?;
@@ -166,7 +167,7 @@ pub async fn transition(
 pub async fn history(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ChannelId>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let page = query.request()?;

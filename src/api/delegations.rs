@@ -6,6 +6,7 @@ use super::auth::Caller;
 use super::body::Json;
 use super::problem::Problem;
 use super::{created_response, if_match, with_etag, AppState, PageQuery};
+use crate::domain::stored::{DelegationId, UserId};
 use crate::error::AppError;
 use crate::service::delegations::{
     self, Delegation, DelegationPatch, DirectoryEntry, NewDelegation,
@@ -73,7 +74,7 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     _caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<DelegationId>,
 ) -> Result<HttpResponse, AppError> {
     let delegation = delegations::get(&state.store, id.into_inner()).await?;
     Ok(with_etag(HttpResponse::Ok(), delegation.version).json(&delegation))
@@ -101,7 +102,7 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<DelegationId>,
     body: Json<DelegationPatch>,
 ) -> Result<HttpResponse, AppError> {
     let expected = if_match(&req)?;
@@ -135,7 +136,7 @@ pub async fn update(
 pub async fn create_user(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<DelegationId>,
     body: Json<NewUser>,
 ) -> Result<HttpResponse, AppError> {
     let delegation_id = id.into_inner();
@@ -169,7 +170,7 @@ pub async fn create_user(
 pub async fn list_users(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<DelegationId>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let page = users::list(&state.store, &caller.0, id.into_inner(), query.request()?).await?;
@@ -200,7 +201,7 @@ pub async fn deactivate_user(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(DelegationId, UserId)>,
 ) -> Result<HttpResponse, AppError> {
     let (delegation_id, user_id) = path.into_inner();
     let expected = if_match(&req)?;

@@ -8,9 +8,53 @@ use super::body::Json;
 use super::problem::Problem;
 use super::{AppState, PageQuery};
 use crate::domain::ical;
+use crate::domain::stored::{FeedId, MeetingId};
 use crate::error::AppError;
-use crate::service::export::{self, CreatedFeed, Feed, NewFeed};
+use crate::service::export::{self, Feed, FeedScope, NewFeed};
 use crate::service::Page;
+
+/// A new feed: the token and its URLs are shown only this once.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, utoipa::ToSchema)]
+pub struct CreatedFeed {
+    #[schema(value_type = String)]
+    pub id: FeedId,
+    pub name: String,
+    pub scope: FeedScope,
+    /// `<ENTENTE_PUBLIC_URL>/feeds/<token>.ics`, or a path when no public URL is configured.
+    pub url: String,
+    /// The same with `webcal://`, for one-click subscription; null without ENTENTE_PUBLIC_URL.
+    pub webcal_url: Option<String>,
+    pub token: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl CreatedFeed {
+    /// The feed's URLs: under the public URL when one is configured, else a path.
+    fn new(made: export::NewFeedToken, public_url: Option<&str>) -> Self {
+        let path = format!("/feeds/{}.ics", made.token);
+        let (url, webcal_url) = match public_url {
+            Some(base) => {
+                let url = format!("{}{path}", base.trim_end_matches('/'));
+                let webcal = url
+                    .strip_prefix("https://")
+                    .or_else(|| url.strip_prefix("http://"))
+                    .map(|rest| format!("webcal://{rest}"));
+                (url, webcal)
+            }
+            None => (path, None),
+        };
+        Self {
+            id: made.feed.id,
+            name: made.feed.name,
+            scope: made.feed.scope,
+            url,
+            webcal_url,
+            token: made.token,
+            created_at: made.feed.created_at,
+        }
+    }
+}
 
 /// `text/calendar` with an ETag of the body; a matching `If-None-Match` (weak comparison) gets 304.
 fn calendar(req: &HttpRequest, body: String) -> HttpResponse {
@@ -49,7 +93,7 @@ pub async fn meeting_ics(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<MeetingId>,
 ) -> Result<HttpResponse, AppError> {
     let body = export::meeting_ics(&state.store, &caller.0, id.into_inner()).await?;
     Ok(calendar(&req, body))
@@ -72,8 +116,8 @@ pub async fn create_feed(
     caller: Caller,
     body: Json<NewFeed>,
 ) -> Result<HttpResponse, AppError> {
-    let feed =
-        export::create_feed(&state.store, &state.config, &caller.0, body.into_inner()).await?;
+    let made = export::create_feed(&state.store, &caller.0, body.into_inner()).await?;
+    let feed = CreatedFeed::new(made, state.config.public_url.as_ref().map(|u| u.as_str()));
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/feeds/{}", feed.id)))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -116,7 +160,7 @@ pub async fn list_feeds(
 pub async fn revoke_feed(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<FeedId>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok()
         .json(export::revoke_feed(&state.store, &caller.0, id.into_inner()).await?))

@@ -6,6 +6,7 @@ use super::auth::Caller;
 use super::body::Json;
 use super::problem::Problem;
 use super::{create_body, created, if_match, with_etag, AppState, PageQuery};
+use crate::domain::stored::ForumId;
 use crate::error::AppError;
 use crate::service::forums::{self, Forum, ForumPatch, NewForum};
 use crate::service::Page;
@@ -33,11 +34,11 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let (input, key) = create_body::<NewForum>(&req, &caller, &body)?;
     let outcome = forums::create(&state.store, &caller.0, input, key).await?;
-    Ok(created(
+    created(
         outcome,
         |f| format!("/api/v1/forums/{}", f.id),
         |f| f.version,
-    ))
+    )
 }
 
 /// The forums the caller's delegation is a member of (every forum, for platform admins).
@@ -76,7 +77,7 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<ForumId>,
 ) -> Result<HttpResponse, AppError> {
     let forum = forums::get(&state.store, &caller.0, id.into_inner()).await?;
     Ok(with_etag(HttpResponse::Ok(), forum.version).json(&forum))
@@ -103,7 +104,7 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<ForumId>,
     body: Json<ForumPatch>,
 ) -> Result<HttpResponse, AppError> {
     let expected = if_match(&req)?;

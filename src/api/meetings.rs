@@ -9,11 +9,12 @@ use super::body::Json;
 use super::problem::Problem;
 use super::{create_body, created, if_match, with_etag, AppState};
 use crate::domain::meeting::MeetingStatus;
+use crate::domain::stored::{ChannelId, ForumId, MeetingId};
 use crate::domain::time;
 use crate::error::{AppError, FieldError};
 use crate::service::meetings::{
-    self, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse, OccurrenceChange,
-    Schedule, SeriesOccurrence,
+    self, Cancelled, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse,
+    OccurrenceChange, OnConflict, Schedule, SeriesOccurrence,
 };
 use crate::service::{Page, PageRequest};
 
@@ -22,19 +23,13 @@ use crate::service::{Page, PageRequest};
 #[into_params(parameter_in = Query)]
 pub struct ConflictQuery {
     /// `reject`: refuse (409 `conflict`) instead of reporting overlapping meetings.
-    pub on_conflict: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub on_conflict: Option<OnConflict>,
 }
 
 impl ConflictQuery {
-    fn reject(&self) -> Result<bool, AppError> {
-        match self.on_conflict.as_deref() {
-            None | Some("report") => Ok(false),
-            Some("reject") => Ok(true),
-            Some(other) => Err(AppError::invalid_fields(vec![FieldError::new(
-                "on_conflict",
-                format!("'{other}' is not one of: report, reject"),
-            )])),
-        }
+    fn on_conflict(&self) -> OnConflict {
+        self.on_conflict.unwrap_or(OnConflict::Report)
     }
 }
 
@@ -73,14 +68,14 @@ pub async fn create(
     query: web::Query<ConflictQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let reject = query.reject()?;
+    let on_conflict = query.on_conflict();
     let (input, key) = create_body::<NewMeeting>(&req, &caller, &body)?;
-    let outcome = meetings::create(&state.store, &caller.0, input, reject, key).await?;
-    Ok(created(
+    let outcome = meetings::create(&state.store, &caller.0, input, on_conflict, key).await?;
+    created(
         outcome,
         |m| format!("/api/v1/meetings/{}", m.id),
         |m| m.version,
-    ))
+    )
 }
 
 #[derive(Deserialize, IntoParams, Debug)]
@@ -93,8 +88,10 @@ pub struct ListQuery {
     /// Only meetings this delegation takes part in.
     pub participant: Option<String>,
     pub status: Option<MeetingStatus>,
-    pub forum_id: Option<String>,
-    pub channel_id: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub forum_id: Option<ForumId>,
+    #[param(value_type = Option<String>)]
+    pub channel_id: Option<ChannelId>,
     /// Words in the title or description (case-insensitive).
     pub q: Option<String>,
     /// Items per page, 1 to 500 (default 50).
@@ -157,7 +154,7 @@ pub async fn list(
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<String>,
+    id: web::Path<MeetingId>,
 ) -> Result<HttpResponse, AppError> {
     let meeting = meetings::get(&state.store, &caller.0, id.into_inner()).await?;
     Ok(with_etag(HttpResponse::Ok(), meeting.version).json(&meeting))
@@ -184,11 +181,11 @@ pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<MeetingId>,
     query: web::Query<ConflictQuery>,
     body: Json<MeetingPatch>,
 ) -> Result<HttpResponse, AppError> {
-    let reject = query.reject()?;
+    let on_conflict = query.on_conflict();
     let expected = if_match(&req)?;
     let meeting = meetings::update(
         &state.store,
@@ -196,7 +193,7 @@ pub async fn update(
         id.into_inner(),
         expected,
         body.into_inner(),
-        reject,
+        on_conflict,
     )
     .await?;
     Ok(with_etag(HttpResponse::Ok(), meeting.version).json(&meeting))
@@ -220,7 +217,7 @@ pub async fn cancel(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<MeetingId>,
 ) -> Result<HttpResponse, AppError> {
     let expected = if_match(&req)?;
     let meeting = meetings::cancel(&state.store, &caller.0, id.into_inner(), expected).await?;
@@ -246,7 +243,7 @@ pub async fn respond(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<MeetingId>,
     body: Json<NewResponse>,
 ) -> Result<HttpResponse, AppError> {
     let expected = if_match(&req)?;
@@ -298,15 +295,13 @@ pub async fn schedule(
         .ok_or_else(|| AppError::validation("from is required"))?;
     let to =
         instant("to", Some(&query.to))?.ok_or_else(|| AppError::validation("to is required"))?;
-    let schedule = meetings::schedule(
-        &state.store,
-        &caller.0,
-        from,
-        to,
-        query.tz,
-        query.include_cancelled,
-    )
-    .await?;
+    let cancelled = if query.include_cancelled {
+        Cancelled::Included
+    } else {
+        Cancelled::Excluded
+    };
+    let schedule =
+        meetings::schedule(&state.store, &caller.0, (from, to), query.tz, cancelled).await?;
     Ok(HttpResponse::Ok().json(schedule))
 }
 
@@ -336,7 +331,7 @@ pub async fn put_occurrence(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    path: web::Path<(String, String)>,
+    path: web::Path<(MeetingId, String)>,
     body: Json<OccurrenceChange>,
 ) -> Result<HttpResponse, AppError> {
     let (id, original) = path.into_inner();

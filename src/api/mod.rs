@@ -247,26 +247,28 @@ pub fn created_response(
     with_etag(response, version).json(body)
 }
 
-/// 201 with `Location` and `ETag` for a new resource; for a replay, the first response as it
-/// was, marked `Idempotent-Replayed: true`.
-pub fn created<T: serde::Serialize>(
+/// 201 with `Location` and `ETag` for a new resource. A replay answers the same: the first
+/// answer's body as it was sent (marked `Idempotent-Replayed: true`), with the `Location` and
+/// `ETag` of the resource it describes.
+pub fn created<T: serde::Serialize + serde::de::DeserializeOwned>(
     outcome: idempotency::Created<T>,
     location: impl FnOnce(&T) -> String,
     version: impl FnOnce(&T) -> i64,
-) -> actix_web::HttpResponse {
-    use actix_web::http::StatusCode;
+) -> Result<actix_web::HttpResponse, AppError> {
     match outcome {
         idempotency::Created::New(made) => {
-            created_response(location(&made), version(&made), &*made)
+            Ok(created_response(location(&made), version(&made), &*made))
         }
         idempotency::Created::Replayed(replay) => {
-            let status = StatusCode::from_u16(replay.status).unwrap_or(StatusCode::OK);
-            let mut response = actix_web::HttpResponse::build(status);
-            if let Some(location) = replay.location {
-                response.insert_header((header::LOCATION, location));
-            }
-            response.insert_header(("Idempotent-Replayed", "true"));
-            response.content_type("application/json").body(replay.body)
+            let idempotency::Outcome::Created = replay.outcome;
+            let first: T = serde_json::from_str(&replay.body).map_err(AppError::internal)?;
+            let mut response = actix_web::HttpResponse::Created();
+            response
+                .insert_header((header::LOCATION, location(&first)))
+                .insert_header(("Idempotent-Replayed", "true"));
+            Ok(with_etag(response, version(&first))
+                .content_type("application/json")
+                .body(replay.body))
         }
     }
 }

@@ -67,8 +67,8 @@ pub fn issue(
 ) -> Result<(String, Claims), TokenError> {
     let iat = now.timestamp();
     let claims = Claims {
-        sub: principal.user_id.clone(),
-        del: principal.delegation_id.clone(),
+        sub: principal.user_id.to_string(),
+        del: principal.delegation_id.as_ref().map(ToString::to_string),
         role: principal.role.as_str().to_owned(),
         iat,
         nbf: iat,

@@ -2,14 +2,15 @@
 //! its queries (so that foreign rows are never loaded); this is the one place they are written.
 
 use super::identity::Role;
+use super::stored::{DelegationId, UserId};
 
 /// An authenticated caller, as the database knows them now (not as an old token claimed).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
-    pub user_id: String,
+    pub user_id: UserId,
     pub username: String,
     pub role: Role,
-    pub delegation_id: Option<String>,
+    pub delegation_id: Option<DelegationId>,
 }
 
 impl Principal {
@@ -18,8 +19,8 @@ impl Principal {
     }
 
     /// Member of that delegation, whatever the role.
-    pub fn belongs_to(&self, delegation_id: &str) -> bool {
-        self.delegation_id.as_deref() == Some(delegation_id)
+    pub fn belongs_to(&self, delegation_id: &DelegationId) -> bool {
+        self.delegation_id.as_ref() == Some(delegation_id)
     }
 
     /// Creating delegations and forums is the platform's business.
@@ -28,18 +29,18 @@ impl Principal {
     }
 
     /// Editing a delegation and managing its users: the platform admin, or its own admin.
-    pub fn may_administer(&self, delegation_id: &str) -> bool {
+    pub fn may_administer(&self, delegation_id: &DelegationId) -> bool {
         self.is_platform_admin() || (self.role == Role::Admin && self.belongs_to(delegation_id))
     }
 
     /// Booking and changing meetings on behalf of a delegation.
-    pub fn may_schedule_for(&self, delegation_id: &str) -> bool {
+    pub fn may_schedule_for(&self, delegation_id: &DelegationId) -> bool {
         matches!(self.role, Role::Admin | Role::Scheduler) && self.belongs_to(delegation_id)
     }
 
     /// Acting for a delegation towards another one (proposing and moving contact channels):
     /// its admins only.
-    pub fn may_speak_for(&self, delegation_id: &str) -> bool {
+    pub fn may_speak_for(&self, delegation_id: &DelegationId) -> bool {
         self.role == Role::Admin && self.belongs_to(delegation_id)
     }
 
@@ -59,7 +60,7 @@ mod tests {
             user_id: "u".into(),
             username: "u".into(),
             role,
-            delegation_id: delegation.map(str::to_owned),
+            delegation_id: delegation.map(DelegationId::from),
         }
     }
 
@@ -78,13 +79,14 @@ mod tests {
             (&scheduler, false, false, true, false, false, false, false),
             (&viewer, false, false, false, false, false, false, false),
         ];
+        let (own, foreign) = (DelegationId::from("own"), DelegationId::from("foreign"));
         for (p, adm_own, adm_foreign, sch_own, sch_foreign, create, audit, speak) in table {
-            assert_eq!(p.may_speak_for("own"), speak, "{:?}", p.role);
-            assert!(!p.may_speak_for("foreign"), "{:?}", p.role);
-            assert_eq!(p.may_administer("own"), adm_own, "{:?}", p.role);
-            assert_eq!(p.may_administer("foreign"), adm_foreign, "{:?}", p.role);
-            assert_eq!(p.may_schedule_for("own"), sch_own, "{:?}", p.role);
-            assert_eq!(p.may_schedule_for("foreign"), sch_foreign, "{:?}", p.role);
+            assert_eq!(p.may_speak_for(&own), speak, "{:?}", p.role);
+            assert!(!p.may_speak_for(&foreign), "{:?}", p.role);
+            assert_eq!(p.may_administer(&own), adm_own, "{:?}", p.role);
+            assert_eq!(p.may_administer(&foreign), adm_foreign, "{:?}", p.role);
+            assert_eq!(p.may_schedule_for(&own), sch_own, "{:?}", p.role);
+            assert_eq!(p.may_schedule_for(&foreign), sch_foreign, "{:?}", p.role);
             assert_eq!(p.may_create_delegations(), create, "{:?}", p.role);
             assert_eq!(p.may_read_audit(), audit, "{:?}", p.role);
         }

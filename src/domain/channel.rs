@@ -36,6 +36,18 @@ string_enum!(
     Side { Proposer => "proposer", Counterpart => "counterpart" }
 );
 
+string_enum!(
+    /// What a history entry records.
+    HistoryEvent {
+        /// The channel was proposed (`from` is null, `to` is `proposed`).
+        Proposed => "proposed",
+        /// The status changed from `from` to `to`.
+        Transition => "transition",
+        /// One party asked to reactivate (`to` is `active`); the status did not change yet.
+        ReactivationRequested => "reactivation_requested",
+    }
+);
+
 /// A channel's state: its status, and which side (if any) has asked to reactivate it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChannelState {

@@ -104,27 +104,6 @@ pub fn overlaps(
     a_start < b_end && b_start < a_end
 }
 
-/// What changed in an edit, for the iCalendar `SEQUENCE` (RFC 5545 §3.8.7.4: it rises when
-/// the organizer makes a significant change — time, place, status, attendees).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Changes {
-    pub time: bool,
-    pub location: bool,
-    pub status: bool,
-    pub participants: bool,
-    pub other: bool,
-}
-
-impl Changes {
-    pub fn raises_sequence(&self) -> bool {
-        self.time || self.location || self.status || self.participants
-    }
-
-    pub fn any(&self) -> bool {
-        self.raises_sequence() || self.other
-    }
-}
-
 /// Character-count check for a text field.
 pub fn check_len(
     field: &str,
@@ -253,34 +232,5 @@ mod tests {
             "back to back is no conflict"
         );
         assert!(overlaps(t(10), t(14), t(11), t(12)));
-    }
-
-    #[test]
-    fn what_raises_the_sequence() {
-        assert!(!Changes {
-            other: true,
-            ..Changes::default()
-        }
-        .raises_sequence());
-        for c in [
-            Changes {
-                time: true,
-                ..Changes::default()
-            },
-            Changes {
-                location: true,
-                ..Changes::default()
-            },
-            Changes {
-                status: true,
-                ..Changes::default()
-            },
-            Changes {
-                participants: true,
-                ..Changes::default()
-            },
-        ] {
-            assert!(c.raises_sequence());
-        }
     }
 }

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod channel;
 pub mod delegation;
+pub mod edit;
 pub mod ical;
 pub mod identity;
 pub mod meeting;

@@ -1,15 +1,15 @@
 //! The append-only audit log, written in the same transaction as the change it records.
 
-use diesel::prelude::*;
-
-use crate::store::schema::{audit_log, audit_parties};
-use crate::store::{new_id, now, DbConnection};
+use crate::domain::stored::{DelegationId, UserId};
+use crate::error::AppError;
+use crate::store::audit::{self as rows, AuditQuery, NewEntry};
+use crate::store::{DbConnection, Store};
 
 /// Who made a change: a user (with their delegation), or the system itself (start-up, CLI).
 #[derive(Debug, Clone, Default)]
 pub struct Actor {
-    pub user_id: Option<String>,
-    pub delegation_id: Option<String>,
+    pub user_id: Option<UserId>,
+    pub delegation_id: Option<DelegationId>,
     pub request_id: Option<String>,
 }
 
@@ -27,37 +27,31 @@ pub struct Entry<'a> {
     pub entity_id: &'a str,
     pub summary: String,
     /// The delegations party to the change: their admins may read this entry.
-    pub parties: Vec<String>,
+    pub parties: Vec<DelegationId>,
 }
 
 /// Appends `entry`. Call it inside the transaction that makes the change.
-pub fn record(conn: &mut DbConnection, actor: &Actor, entry: Entry<'_>) -> QueryResult<String> {
-    let id = new_id();
-    diesel::insert_into(audit_log::table)
-        .values((
-            audit_log::id.eq(&id),
-            audit_log::occurred_at.eq(now()),
-            audit_log::actor_user_id.eq(&actor.user_id),
-            audit_log::actor_delegation_id.eq(&actor.delegation_id),
-            audit_log::action.eq(entry.action),
-            audit_log::entity_type.eq(entry.entity_type),
-            audit_log::entity_id.eq(entry.entity_id),
-            audit_log::summary.eq(&entry.summary),
-            audit_log::request_id.eq(&actor.request_id),
-        ))
-        .execute(conn)?;
+pub fn record(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    entry: Entry<'_>,
+) -> diesel::QueryResult<String> {
     let mut parties = entry.parties;
     parties.sort();
     parties.dedup();
-    for delegation_id in parties {
-        diesel::insert_into(audit_parties::table)
-            .values((
-                audit_parties::audit_id.eq(&id),
-                audit_parties::delegation_id.eq(delegation_id),
-            ))
-            .execute(conn)?;
-    }
-    Ok(id)
+    rows::insert(
+        conn,
+        &NewEntry {
+            actor_user_id: actor.user_id.as_ref(),
+            actor_delegation_id: actor.delegation_id.as_ref(),
+            request_id: actor.request_id.as_deref(),
+            action: entry.action,
+            entity_type: entry.entity_type,
+            entity_id: entry.entity_id,
+            summary: &entry.summary,
+            parties: &parties,
+        },
+    )
 }
 
 /// One audit entry, as `GET /api/v1/audit` shows it.
@@ -67,14 +61,33 @@ pub struct AuditEntry {
     #[schema(value_type = String, format = DateTime)]
     pub occurred_at: chrono::DateTime<chrono::Utc>,
     /// Null for changes made by the system itself (first start, `entente admin` commands).
-    pub actor_user_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub actor_user_id: Option<UserId>,
     pub actor_username: Option<String>,
-    pub actor_delegation_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub actor_delegation_id: Option<DelegationId>,
     pub action: String,
     pub entity_type: String,
     pub entity_id: String,
     pub summary: String,
     pub request_id: Option<String>,
+}
+
+impl From<rows::AuditRow> for AuditEntry {
+    fn from(row: rows::AuditRow) -> Self {
+        Self {
+            id: row.id,
+            occurred_at: row.occurred_at.and_utc(),
+            actor_user_id: row.actor_user_id.map(UserId::from),
+            actor_username: row.actor_username,
+            actor_delegation_id: row.actor_delegation_id.map(DelegationId::from),
+            action: row.action,
+            entity_type: row.entity_type,
+            entity_id: row.entity_id,
+            summary: row.summary,
+            request_id: row.request_id,
+        }
+    }
 }
 
 /// Filters of the audit list.
@@ -86,30 +99,14 @@ pub struct AuditFilter {
     pub entity_id: Option<String>,
 }
 
-type AuditRow = (
-    String,
-    chrono::NaiveDateTime,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-);
-
 /// The audit log, newest first: everything for platform admins, and for a delegation admin the
 /// entries their delegation is party to (decided in the query, through `audit_parties`).
 pub async fn list(
-    store: &crate::store::Store,
+    store: &Store,
     ctx: &super::Context,
     filter: AuditFilter,
     page: super::PageRequest,
-) -> Result<super::Page<AuditEntry>, crate::error::AppError> {
-    use crate::error::AppError;
-    use crate::store::schema::users;
-
+) -> Result<super::Page<AuditEntry>, AppError> {
     if !ctx.principal.may_read_audit() {
         return Err(AppError::Forbidden("only admins read the audit log".into()));
     }
@@ -123,79 +120,20 @@ pub async fn list(
                 .ok_or_else(|| AppError::Forbidden("no delegation".into()))?,
         )
     };
+    let query = AuditQuery {
+        scope,
+        from: filter.from,
+        to: filter.to,
+        entity_type: filter.entity_type,
+        entity_id: filter.entity_id,
+        before: page.after.clone(),
+        limit: page.fetch(),
+    };
     store
         .read(move |conn| {
-            let mut query = audit_log::table
-                .left_join(users::table.on(users::id.nullable().eq(audit_log::actor_user_id)))
-                .select((
-                    audit_log::id,
-                    audit_log::occurred_at,
-                    audit_log::actor_user_id,
-                    users::username.nullable(),
-                    audit_log::actor_delegation_id,
-                    audit_log::action,
-                    audit_log::entity_type,
-                    audit_log::entity_id,
-                    audit_log::summary,
-                    audit_log::request_id,
-                ))
-                .order(audit_log::id.desc())
-                .limit(page.fetch())
-                .into_boxed();
-            if let Some(delegation_id) = &scope {
-                query = query.filter(
-                    audit_log::id.eq_any(
-                        audit_parties::table
-                            .filter(audit_parties::delegation_id.eq(delegation_id.clone()))
-                            .select(audit_parties::audit_id),
-                    ),
-                );
-            }
-            if let Some(from) = filter.from {
-                query = query.filter(audit_log::occurred_at.ge(from));
-            }
-            if let Some(to) = filter.to {
-                query = query.filter(audit_log::occurred_at.lt(to));
-            }
-            if let Some(entity_type) = &filter.entity_type {
-                query = query.filter(audit_log::entity_type.eq(entity_type.clone()));
-            }
-            if let Some(entity_id) = &filter.entity_id {
-                query = query.filter(audit_log::entity_id.eq(entity_id.clone()));
-            }
-            if let Some(after) = &page.after {
-                query = query.filter(audit_log::id.lt(after.clone()));
-            }
-            let rows: Vec<AuditRow> = query.load(conn)?;
-            let entries = rows
+            let entries = rows::list(conn, &query)?
                 .into_iter()
-                .map(
-                    |(
-                        id,
-                        occurred_at,
-                        actor_user_id,
-                        actor_username,
-                        actor_delegation_id,
-                        action,
-                        entity_type,
-                        entity_id,
-                        summary,
-                        request_id,
-                    )| {
-                        AuditEntry {
-                            id,
-                            occurred_at: occurred_at.and_utc(),
-                            actor_user_id,
-                            actor_username,
-                            actor_delegation_id,
-                            action,
-                            entity_type,
-                            entity_id,
-                            summary,
-                            request_id,
-                        }
-                    },
-                )
+                .map(AuditEntry::from)
                 .collect();
             Ok(super::Page::from_rows(entries, &page, |e: &AuditEntry| {
                 e.id.clone()

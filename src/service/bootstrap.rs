@@ -1,16 +1,16 @@
 //! What every start does before serving: migrate, create the first platform admin on an empty
 //! database, and settle the key that signs access tokens.
 
-use diesel::prelude::*;
-
 use crate::auth::keys::{KeyRing, SigningKey};
 use crate::auth::password;
 use crate::config::Config;
+use crate::domain::identity::Role;
+use crate::domain::stored::UserId;
 use crate::service::audit::{self, Actor, Entry};
-use crate::service::rederive;
+use crate::service::meetings::rederive;
+use crate::store::identity::{self as rows, NewUserRow};
 use crate::store::migrate::{self, StartupError};
-use crate::store::schema::{signing_keys, users};
-use crate::store::{new_id, now, write_transaction, DbConnection, Store};
+use crate::store::{write_transaction, DbConnection, Store};
 
 pub const FIRST_ADMIN_USERNAME: &str = "admin";
 
@@ -99,7 +99,7 @@ fn ensure_first_admin(
     conn: &mut DbConnection,
     config: &Config,
 ) -> Result<AdminBootstrap, StartupError> {
-    let existing: i64 = users::table.count().get_result(conn)?;
+    let existing = rows::count(conn)?;
     if existing > 0 {
         if config.admin_password.is_some() {
             tracing::warn!(
@@ -122,28 +122,22 @@ fn ensure_first_admin(
         }
     };
     let hash = password::hash(&plain).map_err(|e| StartupError::Bootstrap(e.to_string()))?;
-    let id = new_id();
-    let at = now();
-    diesel::insert_into(users::table)
-        .values((
-            users::id.eq(&id),
-            users::username.eq(FIRST_ADMIN_USERNAME),
-            users::password_hash.eq(hash),
-            users::role.eq("platform_admin"),
-            users::delegation_id.eq(None::<String>),
-            users::active.eq(true),
-            users::version.eq(1_i64),
-            users::created_at.eq(at),
-            users::updated_at.eq(at),
-        ))
-        .execute(conn)?;
+    let id = UserId::generate();
+    let admin = NewUserRow {
+        id: &id,
+        username: FIRST_ADMIN_USERNAME,
+        password_hash: &hash,
+        role: Role::PlatformAdmin.as_str(),
+        delegation_id: None,
+    };
+    rows::insert(conn, &admin)?;
     audit::record(
         conn,
         &Actor::system(),
         Entry {
             action: "user.create",
             entity_type: "user",
-            entity_id: &id,
+            entity_id: id.as_str(),
             summary: format!(
                 "first platform admin '{FIRST_ADMIN_USERNAME}' created at first start"
             ),
@@ -155,23 +149,12 @@ fn ensure_first_admin(
 
 /// The generated signing key: the first one stored, created on the first start.
 fn ensure_generated_key(conn: &mut DbConnection) -> Result<SigningKey, StartupError> {
-    let stored: Option<(String, String)> = signing_keys::table
-        .select((signing_keys::kid, signing_keys::secret))
-        .order((signing_keys::created_at.asc(), signing_keys::kid.asc()))
-        .first(conn)
-        .optional()?;
-    if let Some((kid, secret)) = stored {
+    if let Some((kid, secret)) = rows::first_signing_key(conn)? {
         return SigningKey::decode(kid, &secret).ok_or_else(|| {
             StartupError::Bootstrap("the stored signing key is not valid base64".into())
         });
     }
     let key = SigningKey::generate();
-    diesel::insert_into(signing_keys::table)
-        .values((
-            signing_keys::kid.eq(&key.kid),
-            signing_keys::secret.eq(key.encoded_secret()),
-            signing_keys::created_at.eq(now()),
-        ))
-        .execute(conn)?;
+    rows::insert_signing_key(conn, &key.kid, &key.encoded_secret())?;
     Ok(key)
 }

@@ -4,8 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::prelude::*;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -14,13 +13,13 @@ use super::idempotency::{self, Created};
 use super::{acting_for, check_version, length_errors, stale, Context, Page, PageRequest};
 use crate::domain::access::Principal;
 use crate::domain::channel::{
-    self, ChannelKind, ChannelState, ChannelStatus, Outcome, Side, TransitionError,
+    self, ChannelKind, ChannelState, ChannelStatus, HistoryEvent, Outcome, Side, TransitionError,
 };
 use crate::domain::meeting::{check_len, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
+use crate::domain::stored::{ChannelId, DelegationId, UserId};
 use crate::error::{AppError, FieldError};
-use crate::store::conn::MultiBackend;
-use crate::store::schema::{channel_history as history, channels, delegations};
-use crate::store::{new_id, now, DbConnection, Locked, Store};
+use crate::store::channels::{self as rows, ChannelRow, NewChannelRow, NewHistoryRow};
+use crate::store::{delegations, stored, DbConnection, Locked, Store};
 
 /// The longest `reason` of a transition.
 pub const MAX_REASON_CHARS: usize = 2_000;
@@ -30,18 +29,22 @@ pub const MAX_REASON_CHARS: usize = 2_000;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
 pub struct Channel {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ChannelId,
     pub kind: ChannelKind,
     pub name: String,
     pub purpose: Option<String>,
     /// The delegation that proposed the channel.
-    pub proposer_id: String,
+    #[schema(value_type = String)]
+    pub proposer_id: DelegationId,
     /// The other party: it accepts (activates) the proposal.
-    pub counterpart_id: String,
+    #[schema(value_type = String)]
+    pub counterpart_id: DelegationId,
     pub status: ChannelStatus,
     /// The delegation that has asked to reactivate this suspended or frozen channel; the other
     /// party's request completes it. Null when no request is pending.
-    pub reactivation_requested_by: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub reactivation_requested_by: Option<DelegationId>,
     pub version: i64,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
@@ -53,7 +56,8 @@ pub struct Channel {
 #[serde(deny_unknown_fields)]
 pub struct NewChannel {
     /// The delegation the channel is proposed to.
-    pub counterpart_id: String,
+    #[schema(value_type = String)]
+    pub counterpart_id: DelegationId,
     /// At most 200 characters.
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
@@ -72,38 +76,6 @@ pub struct NewTransition {
     pub reason: Option<String>,
 }
 
-/// What a history entry records.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum HistoryEvent {
-    /// The channel was proposed (`from` is null, `to` is `proposed`).
-    Proposed,
-    /// The status changed from `from` to `to`.
-    Transition,
-    /// One party asked to reactivate (`to` is `active`); the status did not change yet.
-    ReactivationRequested,
-}
-
-impl HistoryEvent {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Proposed => "proposed",
-            Self::Transition => "transition",
-            Self::ReactivationRequested => "reactivation_requested",
-        }
-    }
-
-    fn parse(raw: &str) -> Option<Self> {
-        [
-            Self::Proposed,
-            Self::Transition,
-            Self::ReactivationRequested,
-        ]
-        .into_iter()
-        .find(|e| e.as_str() == raw)
-    }
-}
-
 /// One entry of a channel's history: who (user and delegation), when, from, to, why.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
 pub struct HistoryEntry {
@@ -113,9 +85,11 @@ pub struct HistoryEntry {
     pub from: Option<ChannelStatus>,
     pub to: ChannelStatus,
     pub reason: Option<String>,
-    pub user_id: String,
+    #[schema(value_type = String)]
+    pub user_id: UserId,
     pub username: String,
-    pub delegation_id: String,
+    #[schema(value_type = String)]
+    pub delegation_id: DelegationId,
     #[schema(value_type = String, format = DateTime)]
     pub at: DateTime<Utc>,
 }
@@ -137,35 +111,16 @@ pub struct Transitioned {
 // ---------------------------------------------------------------------------------------------
 // Rows and visibility
 
-#[derive(Queryable, Debug, Clone)]
-pub(super) struct ChannelRow {
-    pub(super) id: String,
-    pub(super) proposer_id: String,
-    pub(super) counterpart_id: String,
-    kind: String,
-    pub(super) name: String,
-    purpose: Option<String>,
-    status: String,
-    reactivation_requested_by: Option<String>,
-    version: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-fn corrupt(what: &str, raw: &str) -> AppError {
-    AppError::internal(format!("stored channel {what} '{raw}' is not valid"))
-}
-
 impl ChannelRow {
     pub(super) fn status(&self) -> Result<ChannelStatus, AppError> {
-        ChannelStatus::parse(&self.status).ok_or_else(|| corrupt("status", &self.status))
+        stored(&self.status)
     }
 
     fn state(&self) -> Result<ChannelState, AppError> {
         let reactivation_requested_by = self
             .reactivation_requested_by
             .as_deref()
-            .map(|raw| Side::parse(raw).ok_or_else(|| corrupt("side", raw)))
+            .map(stored::<Side>)
             .transpose()?;
         Ok(ChannelState {
             status: self.status()?,
@@ -174,36 +129,34 @@ impl ChannelRow {
     }
 
     /// The side `delegation_id` speaks for, if it is a party.
-    fn side_of(&self, delegation_id: &str) -> Option<Side> {
-        if self.proposer_id == delegation_id {
+    fn side_of(&self, delegation_id: &DelegationId) -> Option<Side> {
+        if delegation_id == self.proposer_id.as_str() {
             Some(Side::Proposer)
-        } else if self.counterpart_id == delegation_id {
+        } else if delegation_id == self.counterpart_id.as_str() {
             Some(Side::Counterpart)
         } else {
             None
         }
     }
 
-    fn party(&self, side: Side) -> &str {
-        match side {
-            Side::Proposer => &self.proposer_id,
-            Side::Counterpart => &self.counterpart_id,
-        }
+    fn party(&self, side: Side) -> DelegationId {
+        DelegationId::from(match side {
+            Side::Proposer => self.proposer_id.as_str(),
+            Side::Counterpart => self.counterpart_id.as_str(),
+        })
     }
 
     fn into_view(self) -> Result<Channel, AppError> {
         let state = self.state()?;
         Ok(Channel {
-            kind: ChannelKind::parse(&self.kind).ok_or_else(|| corrupt("kind", &self.kind))?,
+            kind: stored::<ChannelKind>(&self.kind)?,
             status: state.status,
-            reactivation_requested_by: state
-                .reactivation_requested_by
-                .map(|side| self.party(side).to_owned()),
-            id: self.id,
+            reactivation_requested_by: state.reactivation_requested_by.map(|side| self.party(side)),
+            id: ChannelId::from(self.id),
             name: self.name,
             purpose: self.purpose,
-            proposer_id: self.proposer_id,
-            counterpart_id: self.counterpart_id,
+            proposer_id: DelegationId::from(self.proposer_id),
+            counterpart_id: DelegationId::from(self.counterpart_id),
             version: self.version,
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
@@ -211,54 +164,36 @@ impl ChannelRow {
     }
 }
 
-type BoxedChannels<'a> = channels::BoxedQuery<'a, MultiBackend>;
-
-/// The channels `delegation_id` is a party to.
-fn of_party(delegation_id: &str) -> BoxedChannels<'static> {
-    channels::table
-        .filter(
-            channels::proposer_id
-                .eq(delegation_id.to_owned())
-                .or(channels::counterpart_id.eq(delegation_id.to_owned())),
-        )
-        .into_boxed()
-}
-
 /// The channel, if `delegation_id` (None: a platform admin) is one of its parties; otherwise
 /// None, exactly as if it did not exist.
 pub(super) fn load_for_party(
     conn: &mut DbConnection,
-    delegation_id: Option<&str>,
-    id: &str,
+    delegation_id: Option<&DelegationId>,
+    id: &ChannelId,
 ) -> Result<Option<ChannelRow>, AppError> {
-    let Some(delegation_id) = delegation_id else {
-        return Ok(None);
-    };
-    Ok(of_party(delegation_id)
-        .filter(channels::id.eq(id.to_owned()))
-        .first::<ChannelRow>(conn)
-        .optional()?)
+    match delegation_id {
+        Some(party) => Ok(rows::find_for_party(conn, party, id)?),
+        None => Ok(None),
+    }
 }
 
-fn load_visible(conn: &mut DbConnection, ctx: &Context, id: &str) -> Result<ChannelRow, AppError> {
-    load_for_party(conn, ctx.principal.delegation_id.as_deref(), id)?
+fn load_visible(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    id: &ChannelId,
+) -> Result<ChannelRow, AppError> {
+    load_for_party(conn, ctx.principal.delegation_id.as_ref(), id)?
         .ok_or_else(|| AppError::not_found("channel"))
 }
 
 /// The status of each of these channels (for `channel_status` on meetings).
 pub(super) fn statuses(
     conn: &mut DbConnection,
-    ids: &[String],
+    ids: &[&str],
 ) -> Result<HashMap<String, ChannelStatus>, AppError> {
-    let rows: Vec<(String, String)> = channels::table
-        .filter(channels::id.eq_any(ids))
-        .select((channels::id, channels::status))
-        .load(conn)?;
-    rows.into_iter()
-        .map(|(id, raw)| {
-            let status = ChannelStatus::parse(&raw).ok_or_else(|| corrupt("status", &raw))?;
-            Ok((id, status))
-        })
+    rows::statuses(conn, ids)?
+        .into_iter()
+        .map(|(id, raw)| Ok((id, stored(&raw)?)))
         .collect()
 }
 
@@ -268,9 +203,9 @@ pub(super) fn statuses(
 /// moved or its series changed — the channel active (409 `channel-not-active`).
 pub(super) fn check_meeting(
     conn: &mut DbConnection,
-    channel_id: &str,
-    host: &str,
-    set: &[String],
+    channel_id: &ChannelId,
+    host: &DelegationId,
+    set: &[DelegationId],
     must_be_active: bool,
 ) -> Result<(), AppError> {
     let channel = load_for_party(conn, Some(host), channel_id)?.ok_or_else(|| {
@@ -280,8 +215,8 @@ pub(super) fn check_meeting(
         )])
     })?;
     let bilateral = set.len() == 2
-        && set.contains(&channel.proposer_id)
-        && set.contains(&channel.counterpart_id);
+        && set.iter().any(|d| *d == *channel.proposer_id)
+        && set.iter().any(|d| *d == *channel.counterpart_id);
     if !bilateral {
         return Err(AppError::invalid_fields(vec![FieldError::new(
             "participants",
@@ -306,7 +241,7 @@ pub(super) fn check_meeting(
 // Use cases
 
 /// The caller's delegation, if the caller is one of its admins: only they speak for it.
-fn speaker(ctx: &Context) -> Result<String, AppError> {
+fn speaker(ctx: &Context) -> Result<DelegationId, AppError> {
     acting_for(
         ctx,
         Principal::may_speak_for,
@@ -317,36 +252,26 @@ fn speaker(ctx: &Context) -> Result<String, AppError> {
 fn append_history(
     conn: &mut DbConnection,
     ctx: &Context,
-    channel_id: &str,
+    channel_id: &ChannelId,
     event: HistoryEvent,
-    from: Option<ChannelStatus>,
-    to: ChannelStatus,
+    (from, to): (Option<ChannelStatus>, ChannelStatus),
     reason: Option<&str>,
 ) -> Result<(), AppError> {
-    let last: Option<i64> = history::table
-        .filter(history::channel_id.eq(channel_id))
-        .select(diesel::dsl::max(history::position))
-        .first(conn)?;
     let delegation_id = ctx
         .principal
         .delegation_id
-        .clone()
+        .as_ref()
         .ok_or_else(|| AppError::internal("a channel event without a delegation"))?;
-    diesel::insert_into(history::table)
-        .values((
-            history::channel_id.eq(channel_id),
-            history::position.eq(last.unwrap_or(0) + 1),
-            history::event.eq(event.as_str()),
-            history::from_status.eq(from.map(ChannelStatus::as_str)),
-            history::to_status.eq(to.as_str()),
-            history::reason.eq(reason),
-            history::user_id.eq(&ctx.principal.user_id),
-            history::username.eq(&ctx.principal.username),
-            history::delegation_id.eq(delegation_id),
-            history::occurred_at.eq(now()),
-        ))
-        .execute(conn)?;
-    Ok(())
+    let entry = NewHistoryRow {
+        event: event.as_str(),
+        from_status: from.map(ChannelStatus::as_str),
+        to_status: to.as_str(),
+        reason,
+        user_id: &ctx.principal.user_id,
+        username: &ctx.principal.username,
+        delegation_id,
+    };
+    Ok(rows::append_history(conn, channel_id, &entry)?)
 }
 
 /// Proposes a channel from the caller's delegation to `counterpart_id` (its admins only).
@@ -376,67 +301,45 @@ pub async fn create(
     let ctx = ctx.clone();
     store
         .write(move |conn| {
-            idempotency::once(
-                conn,
-                idempotency.as_ref(),
-                |c: &Channel| format!("/api/v1/channels/{}", c.id),
-                |conn| {
-                    let exists: i64 = delegations::table
-                        .filter(delegations::id.eq(&input.counterpart_id))
-                        .count()
-                        .get_result(conn)?;
-                    if exists == 0 {
-                        return Err(AppError::invalid_fields(vec![FieldError::new(
-                            "counterpart_id",
-                            format!("no delegation {}", input.counterpart_id),
-                        )]));
-                    }
-                    let id = new_id();
-                    let at = now();
-                    let name = input.name.trim();
-                    diesel::insert_into(channels::table)
-                        .values((
-                            channels::id.eq(&id),
-                            channels::proposer_id.eq(&proposer),
-                            channels::counterpart_id.eq(&input.counterpart_id),
-                            channels::kind.eq(input.kind.as_str()),
-                            channels::name.eq(name),
-                            channels::purpose.eq(&input.purpose),
-                            channels::status.eq(ChannelStatus::Proposed.as_str()),
-                            channels::reactivation_requested_by.eq(None::<String>),
-                            channels::version.eq(1_i64),
-                            channels::created_at.eq(at),
-                            channels::updated_at.eq(at),
-                        ))
-                        .execute(conn)?;
-                    append_history(
-                        conn,
-                        &ctx,
-                        &id,
-                        HistoryEvent::Proposed,
-                        None,
-                        ChannelStatus::Proposed,
-                        None,
-                    )?;
-                    audit::record(
-                        conn,
-                        &ctx.actor(),
-                        Entry {
-                            action: "channel.propose",
-                            entity_type: "channel",
-                            entity_id: &id,
-                            summary: format!("{} channel '{name}' proposed", input.kind.as_str()),
-                            parties: vec![proposer.clone(), input.counterpart_id.clone()],
-                        },
-                    )?;
-                    load_visible(conn, &ctx, &id)?.into_view()
-                },
-            )
+            idempotency::once(conn, idempotency.as_ref(), |conn| {
+                if !delegations::exists(conn, &input.counterpart_id)? {
+                    return Err(AppError::invalid_fields(vec![FieldError::new(
+                        "counterpart_id",
+                        format!("no delegation {}", input.counterpart_id),
+                    )]));
+                }
+                let id = ChannelId::generate();
+                let name = input.name.trim();
+                let row = NewChannelRow {
+                    id: &id,
+                    proposer_id: &proposer,
+                    counterpart_id: &input.counterpart_id,
+                    kind: input.kind.as_str(),
+                    name,
+                    purpose: input.purpose.as_deref(),
+                    status: ChannelStatus::Proposed.as_str(),
+                };
+                rows::insert(conn, &row)?;
+                let proposed = (None, ChannelStatus::Proposed);
+                append_history(conn, &ctx, &id, HistoryEvent::Proposed, proposed, None)?;
+                audit::record(
+                    conn,
+                    &ctx.actor(),
+                    Entry {
+                        action: "channel.propose",
+                        entity_type: "channel",
+                        entity_id: id.as_str(),
+                        summary: format!("{} channel '{name}' proposed", input.kind.as_str()),
+                        parties: vec![proposer.clone(), input.counterpart_id.clone()],
+                    },
+                )?;
+                load_visible(conn, &ctx, &id)?.into_view()
+            })
         })
         .await
 }
 
-pub async fn get(store: &Store, ctx: &Context, id: String) -> Result<Channel, AppError> {
+pub async fn get(store: &Store, ctx: &Context, id: ChannelId) -> Result<Channel, AppError> {
     let ctx = ctx.clone();
     store
         .read(move |conn| load_visible(conn, &ctx, &id)?.into_view())
@@ -459,28 +362,14 @@ pub async fn list(
     };
     store
         .read(move |conn| {
-            let mut query = of_party(&delegation_id);
-            if let Some(status) = filter.status {
-                query = query.filter(channels::status.eq(status.as_str()));
-            }
-            if let Some(other) = &filter.counterpart {
-                // The other party is `other`: the caller's delegation is on the opposite side.
-                query = query.filter(
-                    channels::proposer_id
-                        .eq(delegation_id.clone())
-                        .and(channels::counterpart_id.eq(other.clone()))
-                        .or(channels::counterpart_id
-                            .eq(delegation_id.clone())
-                            .and(channels::proposer_id.eq(other.clone()))),
-                );
-            }
-            if let Some(after) = &page.after {
-                query = query.filter(channels::id.gt(after.clone()));
-            }
-            let rows: Vec<ChannelRow> = query
-                .order(channels::id.asc())
-                .limit(page.fetch())
-                .load(conn)?;
+            let rows = rows::list_for_party(
+                conn,
+                &delegation_id,
+                filter.status.map(ChannelStatus::as_str),
+                filter.counterpart.as_deref(),
+                page.after.as_deref(),
+                page.fetch(),
+            )?;
             let page = Page::from_rows(rows, &page, |r| r.id.clone());
             let items = page
                 .items
@@ -499,7 +388,7 @@ pub async fn list(
 pub async fn history(
     store: &Store,
     ctx: &Context,
-    id: String,
+    id: ChannelId,
     page: PageRequest,
 ) -> Result<Page<HistoryEntry>, AppError> {
     let after = page.after_key(|raw| raw.parse::<i64>().ok())?;
@@ -507,56 +396,24 @@ pub async fn history(
     store
         .read(move |conn| {
             load_visible(conn, &ctx, &id)?;
-            type Row = (
-                i64,
-                String,
-                Option<String>,
-                String,
-                Option<String>,
-                String,
-                String,
-                String,
-                NaiveDateTime,
-            );
-            let rows: Vec<Row> = history::table
-                .filter(history::channel_id.eq(&id))
-                .filter(history::position.gt(after.unwrap_or(0)))
-                .order(history::position.asc())
-                .limit(page.fetch())
-                .select((
-                    history::position,
-                    history::event,
-                    history::from_status,
-                    history::to_status,
-                    history::reason,
-                    history::user_id,
-                    history::username,
-                    history::delegation_id,
-                    history::occurred_at,
-                ))
-                .load(conn)?;
-            let page = Page::from_rows(rows, &page, |r| r.0.to_string());
-            let status =
-                |raw: &str| ChannelStatus::parse(raw).ok_or_else(|| corrupt("status", raw));
+            let rows = rows::history(conn, &id, after.unwrap_or(0), page.fetch())?;
+            let page = Page::from_rows(rows, &page, |r| r.position.to_string());
             let items = page
                 .items
                 .into_iter()
-                .map(
-                    |(position, event, from, to, reason, user_id, username, delegation_id, at)| {
-                        Ok(HistoryEntry {
-                            position,
-                            event: HistoryEvent::parse(&event)
-                                .ok_or_else(|| corrupt("event", &event))?,
-                            from: from.as_deref().map(status).transpose()?,
-                            to: status(&to)?,
-                            reason,
-                            user_id,
-                            username,
-                            delegation_id,
-                            at: at.and_utc(),
-                        })
-                    },
-                )
+                .map(|row| {
+                    Ok(HistoryEntry {
+                        position: row.position,
+                        event: stored(&row.event)?,
+                        from: row.from_status.as_deref().map(stored).transpose()?,
+                        to: stored(&row.to_status)?,
+                        reason: row.reason,
+                        user_id: UserId::from(row.user_id),
+                        username: row.username,
+                        delegation_id: DelegationId::from(row.delegation_id),
+                        at: row.occurred_at.and_utc(),
+                    })
+                })
                 .collect::<Result<_, AppError>>()?;
             Ok(Page {
                 items,
@@ -581,7 +438,7 @@ fn transition_error(error: TransitionError) -> AppError {
 pub async fn transition(
     store: &Store,
     ctx: &Context,
-    id: String,
+    id: ChannelId,
     expected_version: Option<i64>,
     input: NewTransition,
 ) -> Result<Transitioned, AppError> {
@@ -612,7 +469,7 @@ pub async fn transition(
 fn transition_once(
     conn: &mut DbConnection,
     ctx: &Context,
-    id: &str,
+    id: &ChannelId,
     expected_version: Option<i64>,
     input: &NewTransition,
 ) -> Result<Option<Transitioned>, AppError> {
@@ -620,10 +477,10 @@ fn transition_once(
     let side = ctx
         .principal
         .delegation_id
-        .as_deref()
+        .as_ref()
         .and_then(|d| row.side_of(d))
         .ok_or_else(|| AppError::not_found("channel"))?;
-    if !ctx.principal.may_speak_for(row.party(side)) {
+    if !ctx.principal.may_speak_for(&row.party(side)) {
         return Err(AppError::Forbidden(
             "only the parties' admins move a contact channel".into(),
         ));
@@ -637,18 +494,13 @@ fn transition_once(
         .filter(|r| !r.is_empty());
     let (after, outcome) =
         channel::transition(before, side, input.to, reason).map_err(transition_error)?;
-    let updated = diesel::update(
-        channels::table
-            .filter(channels::id.eq(id))
-            .filter(channels::version.eq(row.version)),
-    )
-    .set((
-        channels::status.eq(after.status.as_str()),
-        channels::reactivation_requested_by.eq(after.reactivation_requested_by.map(Side::as_str)),
-        channels::version.eq(row.version + 1),
-        channels::updated_at.eq(now()),
-    ))
-    .execute(conn)?;
+    let updated = rows::update_state(
+        conn,
+        id,
+        row.version,
+        after.status.as_str(),
+        after.reactivation_requested_by.map(Side::as_str),
+    )?;
     if updated == 0 {
         return Ok(None);
     }
@@ -673,19 +525,26 @@ fn transition_once(
             ),
         ),
     };
-    append_history(conn, ctx, id, event, Some(before.status), input.to, reason)?;
+    append_history(
+        conn,
+        ctx,
+        id,
+        event,
+        (Some(before.status), input.to),
+        reason,
+    )?;
     audit::record(
         conn,
         &ctx.actor(),
         Entry {
             action,
             entity_type: "channel",
-            entity_id: id,
+            entity_id: id.as_str(),
             summary: match reason {
                 Some(reason) => format!("{summary} — {reason}"),
                 None => summary,
             },
-            parties: vec![row.proposer_id.clone(), row.counterpart_id.clone()],
+            parties: vec![row.party(Side::Proposer), row.party(Side::Counterpart)],
         },
     )?;
     let channel = load_visible(conn, ctx, id)?.into_view()?;

@@ -1,36 +1,22 @@
 //! Delegations: the directory every user reads, and its upkeep.
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::{self, Entry};
-use super::{check_version, is_unique_violation, stale, Context, Page, PageRequest};
+use super::{check_version, stale, Context, Page, PageRequest};
 use crate::domain::delegation::{DelegationCode, DelegationKind, WorkingHours, WorkingHoursJson};
+use crate::domain::stored::DelegationId;
 use crate::domain::zone::TimeZone;
 use crate::error::{AppError, FieldError};
-use crate::store::schema::delegations;
-use crate::store::{new_id, now, DbConnection, Locked, Store};
-
-#[derive(Queryable, Debug, Clone)]
-struct DelegationRow {
-    id: String,
-    code: String,
-    name: String,
-    kind: String,
-    time_zone: String,
-    working_hours: String,
-    contact_email: Option<String>,
-    version: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
+use crate::store::delegations::{self as rows, DelegationRow, DelegationValues};
+use crate::store::{is_unique_violation, stored, DbConnection, Locked, Store};
 
 /// A delegation, in full.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
 pub struct Delegation {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: DelegationId,
     pub code: String,
     pub name: String,
     pub kind: DelegationKind,
@@ -51,32 +37,28 @@ pub struct Delegation {
 /// A directory entry.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
 pub struct DirectoryEntry {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: DelegationId,
     pub code: String,
     pub name: String,
     pub kind: DelegationKind,
     pub time_zone: String,
 }
 
-impl DelegationRow {
-    fn into_view(self) -> Result<Delegation, AppError> {
-        let kind = DelegationKind::parse(&self.kind)
-            .ok_or_else(|| AppError::internal(format!("stored kind '{}'", self.kind)))?;
-        let working_hours =
-            serde_json::from_str(&self.working_hours).map_err(AppError::internal)?;
-        Ok(Delegation {
-            id: self.id,
-            code: self.code,
-            name: self.name,
-            kind,
-            time_zone: self.time_zone,
-            working_hours,
-            contact_email: self.contact_email,
-            version: self.version,
-            created_at: self.created_at.and_utc(),
-            updated_at: self.updated_at.and_utc(),
-        })
-    }
+fn view(row: DelegationRow) -> Result<Delegation, AppError> {
+    let working_hours = serde_json::from_str(&row.working_hours).map_err(AppError::internal)?;
+    Ok(Delegation {
+        kind: stored(&row.kind)?,
+        id: DelegationId::from(row.id),
+        code: row.code,
+        name: row.name,
+        time_zone: row.time_zone,
+        working_hours,
+        contact_email: row.contact_email,
+        version: row.version,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+    })
 }
 
 #[derive(Deserialize, Debug, Clone, ToSchema)]
@@ -116,21 +98,14 @@ pub(super) fn resolve_delegations(
     conn: &mut DbConnection,
     field: &str,
     given: &[String],
-) -> Result<Vec<String>, AppError> {
+) -> Result<Vec<DelegationId>, AppError> {
     let codes: Vec<String> = given.iter().map(|g| g.to_uppercase()).collect();
-    let found: Vec<(String, String)> = delegations::table
-        .filter(
-            delegations::id
-                .eq_any(given)
-                .or(delegations::code.eq_any(&codes)),
-        )
-        .select((delegations::id, delegations::code))
-        .load(conn)?;
+    let found = rows::by_id_or_code(conn, given, &codes)?;
     let mut ids = Vec::with_capacity(given.len());
     let mut errors = Vec::new();
     for (i, (raw, code)) in given.iter().zip(&codes).enumerate() {
         match found.iter().find(|(id, c)| id == raw || c == code) {
-            Some((id, _)) => ids.push(id.clone()),
+            Some((id, _)) => ids.push(DelegationId::from(id.as_str())),
             None => errors.push(FieldError::new(
                 format!("{field}[{i}]"),
                 format!("no delegation {raw} (give its id or its code)"),
@@ -228,30 +203,23 @@ pub async fn create(
     let actor = ctx.actor();
     store
         .write(move |conn| {
-            let id = new_id();
-            let at = now();
-            diesel::insert_into(delegations::table)
-                .values((
-                    delegations::id.eq(&id),
-                    delegations::code.eq(&input.code),
-                    delegations::name.eq(input.name.trim()),
-                    delegations::kind.eq(input.kind.as_str()),
-                    delegations::time_zone.eq(zone.name()),
-                    delegations::working_hours.eq(&hours_json),
-                    delegations::contact_email.eq(&input.contact_email),
-                    delegations::version.eq(1_i64),
-                    delegations::created_at.eq(at),
-                    delegations::updated_at.eq(at),
-                ))
-                .execute(conn)
-                .map_err(|e| conflict_on_code(e, &input.code))?;
+            let id = DelegationId::generate();
+            let values = DelegationValues {
+                code: &input.code,
+                name: input.name.trim(),
+                kind: input.kind.as_str(),
+                time_zone: zone.name(),
+                working_hours: &hours_json,
+                contact_email: input.contact_email.as_deref(),
+            };
+            rows::insert(conn, &id, &values).map_err(|e| conflict_on_code(e, &input.code))?;
             audit::record(
                 conn,
                 &actor,
                 Entry {
                     action: "delegation.create",
                     entity_type: "delegation",
-                    entity_id: &id,
+                    entity_id: id.as_str(),
                     summary: format!("delegation {} ({}) created", input.code, input.name.trim()),
                     parties: vec![id.clone()],
                 },
@@ -261,17 +229,12 @@ pub async fn create(
         .await
 }
 
-fn load(conn: &mut DbConnection, id: &str) -> Result<Delegation, AppError> {
-    delegations::table
-        .find(id)
-        .first::<DelegationRow>(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found("delegation"))?
-        .into_view()
+fn load(conn: &mut DbConnection, id: &DelegationId) -> Result<Delegation, AppError> {
+    view(rows::find(conn, id)?.ok_or_else(|| AppError::not_found("delegation"))?)
 }
 
 /// Any authenticated user reads the directory.
-pub async fn get(store: &Store, id: String) -> Result<Delegation, AppError> {
+pub async fn get(store: &Store, id: DelegationId) -> Result<Delegation, AppError> {
     store.read(move |conn| load(conn, &id)).await
 }
 
@@ -279,31 +242,18 @@ pub async fn get(store: &Store, id: String) -> Result<Delegation, AppError> {
 pub async fn list(store: &Store, page: PageRequest) -> Result<Page<DirectoryEntry>, AppError> {
     store
         .read(move |conn| {
-            let mut query = delegations::table
-                .select((
-                    delegations::id,
-                    delegations::code,
-                    delegations::name,
-                    delegations::kind,
-                    delegations::time_zone,
-                ))
-                .order(delegations::code.asc())
-                .limit(page.fetch())
-                .into_boxed();
-            if let Some(after) = &page.after {
-                query = query.filter(delegations::code.gt(after.clone()));
-            }
-            let rows: Vec<(String, String, String, String, String)> = query.load(conn)?;
-            let entries = rows
+            let entries = rows::directory(conn, page.after.as_deref(), page.fetch())?
                 .into_iter()
-                .map(|(id, code, name, kind, time_zone)| DirectoryEntry {
-                    id,
-                    code,
-                    name,
-                    kind: DelegationKind::parse(&kind).unwrap_or(DelegationKind::Other),
-                    time_zone,
+                .map(|row| {
+                    Ok(DirectoryEntry {
+                        kind: stored(&row.kind)?,
+                        id: DelegationId::from(row.id),
+                        code: row.code,
+                        name: row.name,
+                        time_zone: row.time_zone,
+                    })
                 })
-                .collect();
+                .collect::<Result<Vec<_>, AppError>>()?;
             Ok(Page::from_rows(entries, &page, |e| e.code.clone()))
         })
         .await
@@ -314,7 +264,7 @@ pub async fn list(store: &Store, page: PageRequest) -> Result<Page<DirectoryEntr
 pub async fn update(
     store: &Store,
     ctx: &Context,
-    id: String,
+    id: DelegationId,
     expected_version: Option<i64>,
     patch: DelegationPatch,
 ) -> Result<Delegation, AppError> {
@@ -394,23 +344,16 @@ pub async fn update(
         if contact_email != current.contact_email {
             changed.push("contact_email");
         }
-        let updated = diesel::update(
-            delegations::table
-                .filter(delegations::id.eq(&id))
-                .filter(delegations::version.eq(current.version)),
-        )
-        .set((
-            delegations::code.eq(&code),
-            delegations::name.eq(&name),
-            delegations::kind.eq(kind.as_str()),
-            delegations::time_zone.eq(&time_zone),
-            delegations::working_hours.eq(&working_hours),
-            delegations::contact_email.eq(&contact_email),
-            delegations::version.eq(current.version + 1),
-            delegations::updated_at.eq(now()),
-        ))
-        .execute(conn)
-        .map_err(|e| conflict_on_code(e, &code))?;
+        let values = DelegationValues {
+            code: &code,
+            name: &name,
+            kind: kind.as_str(),
+            time_zone: &time_zone,
+            working_hours: &working_hours,
+            contact_email: contact_email.as_deref(),
+        };
+        let updated = rows::update(conn, &id, current.version, &values)
+            .map_err(|e| conflict_on_code(e, &code))?;
         if updated == 0 {
             return Err(stale(expected_version, current.version));
         }
@@ -420,7 +363,7 @@ pub async fn update(
             Entry {
                 action: "delegation.update",
                 entity_type: "delegation",
-                entity_id: &id,
+                entity_id: id.as_str(),
                 summary: if changed.is_empty() {
                     format!("delegation {code} saved unchanged")
                 } else {
@@ -435,14 +378,10 @@ pub async fn update(
 }
 
 /// The delegation id for a code (the admin commands take codes).
-pub async fn id_for_code(store: &Store, code: String) -> Result<String, AppError> {
+pub async fn id_for_code(store: &Store, code: String) -> Result<DelegationId, AppError> {
     store
         .read(move |conn| {
-            delegations::table
-                .filter(delegations::code.eq(&code))
-                .select(delegations::id)
-                .first::<String>(conn)
-                .optional()?
+            rows::id_for_code(conn, &code)?
                 .ok_or_else(|| AppError::NotFound(format!("no delegation with code {code}")))
         })
         .await

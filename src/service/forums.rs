@@ -2,10 +2,7 @@
 //! them; members see them (anyone else: 404). A forum's members see its meetings marked
 //! `confidentiality: forum` (the branch of `meetings::visible`), for as long as they are members.
 
-use std::collections::{BTreeSet, HashMap};
-
-use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::prelude::*;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -14,21 +11,23 @@ use super::delegations::{double_option, resolve_delegations};
 use super::idempotency::{self, Created};
 use super::{check_version, length_errors, stale, Context, Page, PageRequest};
 use crate::domain::meeting::{check_len, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
+use crate::domain::stored::{DelegationId, ForumId};
 use crate::error::{AppError, FieldError};
-use crate::store::conn::MultiBackend;
-use crate::store::schema::{forum_members as fm, forums};
-use crate::store::{new_id, now, DbConnection, Locked, Store};
+use crate::store::forums::{self as rows, ForumRow, Viewer};
+use crate::store::{DbConnection, Locked, Store};
 
 /// The most member delegations a forum has (the UN has 193 member states).
 pub const MAX_MEMBERS: usize = 1_000;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
 pub struct Forum {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: ForumId,
     pub name: String,
     pub description: Option<String>,
     /// Member delegation ids.
-    pub members: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub members: Vec<DelegationId>,
     pub version: i64,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
@@ -60,15 +59,6 @@ pub struct ForumPatch {
     pub members: Option<Vec<String>>,
 }
 
-type ForumRow = (
-    String,
-    String,
-    Option<String>,
-    i64,
-    NaiveDateTime,
-    NaiveDateTime,
-);
-
 fn check_texts(name: Option<&str>, description: Option<&str>) -> Result<(), AppError> {
     let errors = length_errors([
         name.map(|n| check_len("name", n, MAX_TITLE_CHARS, false)),
@@ -82,7 +72,7 @@ fn check_texts(name: Option<&str>, description: Option<&str>) -> Result<(), AppE
 }
 
 /// The members (ids or codes), deduplicated in the order given; each must be a delegation.
-fn member_set(conn: &mut DbConnection, given: &[String]) -> Result<Vec<String>, AppError> {
+fn member_set(conn: &mut DbConnection, given: &[String]) -> Result<Vec<DelegationId>, AppError> {
     if given.len() > MAX_MEMBERS {
         return Err(AppError::invalid_fields(vec![FieldError::new(
             "members",
@@ -108,93 +98,36 @@ fn authorize(ctx: &Context) -> Result<(), AppError> {
     }
 }
 
-/// The member delegations of these forums, each list sorted.
-pub(super) fn members_of(
-    conn: &mut DbConnection,
-    ids: &[String],
-) -> Result<HashMap<String, Vec<String>>, AppError> {
-    let rows: Vec<(String, String)> = fm::table
-        .filter(fm::forum_id.eq_any(ids))
-        .select((fm::forum_id, fm::delegation_id))
-        .order((fm::forum_id.asc(), fm::delegation_id.asc()))
-        .load(conn)?;
-    let mut by_forum: HashMap<String, Vec<String>> = HashMap::new();
-    for (forum_id, delegation_id) in rows {
-        by_forum.entry(forum_id).or_default().push(delegation_id);
+/// Who the caller is, for what forums they see.
+fn viewer(ctx: &Context) -> Viewer<'_> {
+    match &ctx.principal.delegation_id {
+        _ if ctx.principal.is_platform_admin() => Viewer::Platform,
+        Some(d) => Viewer::Delegation(d),
+        None => Viewer::Nobody,
     }
-    Ok(by_forum)
-}
-
-/// The forums the caller may see: platform admins every forum, delegations the forums they are
-/// members of.
-fn visible(ctx: &Context) -> forums::BoxedQuery<'static, MultiBackend> {
-    let query = forums::table.into_boxed();
-    if ctx.principal.is_platform_admin() {
-        return query;
-    }
-    let delegation_id = ctx.principal.delegation_id.clone().unwrap_or_default();
-    query.filter(
-        forums::id.eq_any(
-            fm::table
-                .filter(fm::delegation_id.eq(delegation_id))
-                .select(fm::forum_id),
-        ),
-    )
 }
 
 /// The forum, if the caller may see it: platform admins see every forum, delegations the
 /// forums they are members of; anyone else gets 404.
-fn load_visible(conn: &mut DbConnection, ctx: &Context, id: &str) -> Result<Forum, AppError> {
-    let row: ForumRow = visible(ctx)
-        .filter(forums::id.eq(id.to_owned()))
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found("forum"))?;
-    let members = members_of(conn, std::slice::from_ref(&row.0))?
-        .remove(&row.0)
+fn load_visible(conn: &mut DbConnection, ctx: &Context, id: &ForumId) -> Result<Forum, AppError> {
+    let row =
+        rows::find_visible(conn, viewer(ctx), id)?.ok_or_else(|| AppError::not_found("forum"))?;
+    let members = rows::members_of(conn, &[row.id.as_str()])?
+        .remove(&row.id)
         .unwrap_or_default();
     Ok(view(row, members))
 }
 
-fn view(
-    (id, name, description, version, created_at, updated_at): ForumRow,
-    members: Vec<String>,
-) -> Forum {
+fn view(row: ForumRow, members: Vec<DelegationId>) -> Forum {
     Forum {
-        id,
-        name,
-        description,
+        id: ForumId::from(row.id),
+        name: row.name,
+        description: row.description,
         members,
-        version,
-        created_at: created_at.and_utc(),
-        updated_at: updated_at.and_utc(),
+        version: row.version,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
     }
-}
-
-fn write_members(
-    conn: &mut DbConnection,
-    forum_id: &str,
-    before: &[String],
-    after: &[String],
-) -> Result<(), AppError> {
-    let gone: Vec<&String> = before.iter().filter(|d| !after.contains(d)).collect();
-    diesel::delete(
-        fm::table
-            .filter(fm::forum_id.eq(forum_id))
-            .filter(fm::delegation_id.eq_any(gone)),
-    )
-    .execute(conn)?;
-    let at = now();
-    for delegation_id in after.iter().filter(|d| !before.contains(d)) {
-        diesel::insert_into(fm::table)
-            .values((
-                fm::forum_id.eq(forum_id),
-                fm::delegation_id.eq(delegation_id),
-                fm::joined_at.eq(at),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
 }
 
 /// A meeting in forum `forum_id`, hosted by `host` with the delegations `set`: the host and
@@ -202,23 +135,20 @@ fn write_members(
 /// that does not exist (422), so its existence does not leak.
 pub(super) fn check_meeting(
     conn: &mut DbConnection,
-    forum_id: &str,
-    host: &str,
-    set: &[String],
+    forum_id: &ForumId,
+    host: &DelegationId,
+    set: &[DelegationId],
 ) -> Result<(), AppError> {
-    let members: BTreeSet<String> = fm::table
-        .filter(fm::forum_id.eq(forum_id))
-        .select(fm::delegation_id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
+    let members = rows::members_of(conn, &[forum_id.as_str()])?
+        .remove(forum_id.as_str())
+        .unwrap_or_default();
     if !members.contains(host) {
         return Err(AppError::invalid_fields(vec![FieldError::new(
             "forum_id",
             "no forum the host delegation is a member of has this id",
         )]));
     }
-    let outsiders: Vec<&String> = set.iter().filter(|d| !members.contains(*d)).collect();
+    let outsiders: Vec<&DelegationId> = set.iter().filter(|d| !members.contains(d)).collect();
     if outsiders.is_empty() {
         Ok(())
     } else {
@@ -247,48 +177,30 @@ pub async fn create(
     let ctx = ctx.clone();
     store
         .write(move |conn| {
-            idempotency::once(
-                conn,
-                idempotency.as_ref(),
-                |f: &Forum| format!("/api/v1/forums/{}", f.id),
-                |conn| {
-                    let members = member_set(conn, &input.members)?;
-                    let id = new_id();
-                    let at = now();
-                    let name = input.name.trim();
-                    diesel::insert_into(forums::table)
-                        .values((
-                            forums::id.eq(&id),
-                            forums::name.eq(name),
-                            forums::description.eq(&input.description),
-                            forums::version.eq(1_i64),
-                            forums::created_at.eq(at),
-                            forums::updated_at.eq(at),
-                        ))
-                        .execute(conn)?;
-                    write_members(conn, &id, &[], &members)?;
-                    audit::record(
-                        conn,
-                        &ctx.actor(),
-                        Entry {
-                            action: "forum.create",
-                            entity_type: "forum",
-                            entity_id: &id,
-                            summary: format!(
-                                "forum '{name}' created with {} member(s)",
-                                members.len()
-                            ),
-                            parties: members,
-                        },
-                    )?;
-                    load_visible(conn, &ctx, &id)
-                },
-            )
+            idempotency::once(conn, idempotency.as_ref(), |conn| {
+                let members = member_set(conn, &input.members)?;
+                let id = ForumId::generate();
+                let name = input.name.trim();
+                rows::insert(conn, &id, name, input.description.as_deref())?;
+                rows::replace_members(conn, &id, &[], &members)?;
+                audit::record(
+                    conn,
+                    &ctx.actor(),
+                    Entry {
+                        action: "forum.create",
+                        entity_type: "forum",
+                        entity_id: id.as_str(),
+                        summary: format!("forum '{name}' created with {} member(s)", members.len()),
+                        parties: members,
+                    },
+                )?;
+                load_visible(conn, &ctx, &id)
+            })
         })
         .await
 }
 
-pub async fn get(store: &Store, ctx: &Context, id: String) -> Result<Forum, AppError> {
+pub async fn get(store: &Store, ctx: &Context, id: ForumId) -> Result<Forum, AppError> {
     let ctx = ctx.clone();
     store.read(move |conn| load_visible(conn, &ctx, &id)).await
 }
@@ -302,19 +214,12 @@ pub async fn list(
     let ctx = ctx.clone();
     store
         .read(move |conn| {
-            let mut query = visible(&ctx);
-            if let Some(after) = &page.after {
-                query = query.filter(forums::id.gt(after.clone()));
-            }
-            let rows: Vec<ForumRow> = query
-                .order(forums::id.asc())
-                .limit(page.fetch())
-                .load(conn)?;
-            let page = Page::from_rows(rows, &page, |r| r.0.clone());
-            let ids: Vec<String> = page.items.iter().map(|r| r.0.clone()).collect();
-            let mut members = members_of(conn, &ids)?;
+            let rows = rows::list_visible(conn, viewer(&ctx), page.after.as_deref(), page.fetch())?;
+            let page = Page::from_rows(rows, &page, |r| r.id.clone());
+            let ids: Vec<&str> = page.items.iter().map(|r| r.id.as_str()).collect();
+            let mut members = rows::members_of(conn, &ids)?;
             Ok(page.map(|row| {
-                let m = members.remove(&row.0).unwrap_or_default();
+                let m = members.remove(&row.id).unwrap_or_default();
                 view(row, m)
             }))
         })
@@ -326,7 +231,7 @@ pub async fn list(
 pub async fn update(
     store: &Store,
     ctx: &Context,
-    id: String,
+    id: ForumId,
     expected_version: Option<i64>,
     patch: ForumPatch,
 ) -> Result<Forum, AppError> {
@@ -354,22 +259,11 @@ pub async fn update(
             Some(given) => member_set(conn, given)?,
             None => current.members.clone(),
         };
-        let updated = diesel::update(
-            forums::table
-                .filter(forums::id.eq(&id))
-                .filter(forums::version.eq(current.version)),
-        )
-        .set((
-            forums::name.eq(&name),
-            forums::description.eq(&description),
-            forums::version.eq(current.version + 1),
-            forums::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
+        let updated = rows::update(conn, &id, current.version, &name, description.as_deref())?;
         if updated == 0 {
             return Err(stale(expected_version, current.version));
         }
-        write_members(conn, &id, &current.members, &members)?;
+        rows::replace_members(conn, &id, &current.members, &members)?;
         let joined = members
             .iter()
             .filter(|d| !current.members.contains(d))
@@ -387,7 +281,7 @@ pub async fn update(
             Entry {
                 action: "forum.update",
                 entity_type: "forum",
-                entity_id: &id,
+                entity_id: id.as_str(),
                 summary: format!("forum '{name}' edited: {joined} member(s) joined, {left} left"),
                 parties,
             },

@@ -2,29 +2,32 @@
 //! repeat of the same request by the same user; the same key with another request is refused.
 
 use chrono::TimeDelta;
-use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::is_unique_violation;
+use crate::domain::stored::{string_enum, UserId};
 use crate::error::{AppError, FieldError};
-use crate::store::schema::idempotency_keys;
-use crate::store::{now, DbConnection};
+use crate::store::idempotency::{self as rows, KeptRow};
+use crate::store::{is_unique_violation, now, stored, DbConnection};
 
 pub const RETENTION_HOURS: i64 = 24;
 
 /// A request's identity: who, which key, and a hash of what was asked.
 #[derive(Clone, Debug)]
 pub struct Key {
-    pub user_id: String,
+    pub user_id: UserId,
     pub key: String,
     pub request_hash: String,
 }
 
-/// A response to replay.
+string_enum!(
+    /// What the first request with a key did.
+    Outcome { Created => "created" }
+);
+
+/// The first answer to replay: what was done, and the resource exactly as it was sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Replay {
-    pub status: u16,
-    pub location: Option<String>,
+    pub outcome: Outcome,
     pub body: String,
 }
 
@@ -32,7 +35,7 @@ impl Key {
     /// `key` must be 1–255 visible ASCII characters. `target` is the method, path and query;
     /// `body` the parsed JSON (hashed in canonical form, so key order and spacing don't matter).
     pub fn new(
-        user_id: &str,
+        user_id: &UserId,
         key: &str,
         target: &str,
         body: &serde_json::Value,
@@ -53,7 +56,7 @@ impl Key {
             .map(|b| format!("{b:02x}"))
             .collect();
         Ok(Self {
-            user_id: user_id.to_owned(),
+            user_id: user_id.clone(),
             key: key.to_owned(),
             request_hash,
         })
@@ -87,11 +90,10 @@ pub enum Created<T> {
 }
 
 /// Runs `make` (a create, inside the caller's transaction) once per key: a repeat of the same
-/// request replays the first response (201, `Location`, the same body) and creates nothing.
+/// request replays the first answer and creates nothing.
 pub fn once<T: serde::Serialize>(
     conn: &mut DbConnection,
     key: Option<&Key>,
-    location: impl FnOnce(&T) -> String,
     make: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
 ) -> Result<Created<T>, AppError> {
     if let Some(key) = key {
@@ -102,83 +104,54 @@ pub fn once<T: serde::Serialize>(
     let made = make(conn)?;
     if let Some(key) = key {
         let body = serde_json::to_string(&made).map_err(AppError::internal)?;
-        remember(
-            conn,
-            key,
-            &Replay {
-                status: 201,
-                location: Some(location(&made)),
-                body,
-            },
-        )?;
+        remember(conn, key, Outcome::Created, body)?;
     }
     Ok(Created::New(Box::new(made)))
 }
 
-/// The stored response for this key, if any (and not expired). The same key with a different
+/// The kept answer for this key, if any (and not expired). The same key with a different
 /// request → 422.
-pub fn find(conn: &mut DbConnection, key: &Key) -> Result<Option<Replay>, AppError> {
-    let cutoff = now() - TimeDelta::hours(RETENTION_HOURS);
-    let row: Option<(String, i32, Option<String>, String)> = idempotency_keys::table
-        .filter(idempotency_keys::user_id.eq(&key.user_id))
-        .filter(idempotency_keys::idempotency_key.eq(&key.key))
-        .filter(idempotency_keys::created_at.gt(cutoff))
-        .select((
-            idempotency_keys::request_hash,
-            idempotency_keys::status,
-            idempotency_keys::location,
-            idempotency_keys::body,
-        ))
-        .first(conn)
-        .optional()?;
-    match row {
+fn find(conn: &mut DbConnection, key: &Key) -> Result<Option<Replay>, AppError> {
+    let since = now() - TimeDelta::hours(RETENTION_HOURS);
+    match rows::find(conn, &key.user_id, &key.key, since)? {
         None => Ok(None),
-        Some((hash, _, _, _)) if hash != key.request_hash => Err(AppError::Validation {
+        Some(kept) if kept.request_hash != key.request_hash => Err(AppError::Validation {
             detail: "this Idempotency-Key was used for a different request: use a new key".into(),
             errors: vec![FieldError::new(
                 "Idempotency-Key",
                 "already used for a different request",
             )],
         }),
-        Some((_, status, location, body)) => Ok(Some(Replay {
-            status: u16::try_from(status).unwrap_or(200),
-            location,
-            body,
+        Some(kept) => Ok(Some(Replay {
+            outcome: stored(&kept.outcome)?,
+            body: kept.body,
         })),
     }
 }
 
-/// Keeps the response, in the transaction that made it. Expired keys are dropped here.
-pub fn remember(conn: &mut DbConnection, key: &Key, replay: &Replay) -> Result<(), AppError> {
+/// Keeps the answer, in the transaction that made it. Expired keys are dropped here.
+fn remember(
+    conn: &mut DbConnection,
+    key: &Key,
+    outcome: Outcome,
+    body: String,
+) -> Result<(), AppError> {
     let at = now();
-    diesel::delete(
-        idempotency_keys::table
-            .filter(idempotency_keys::user_id.eq(&key.user_id))
-            .filter(idempotency_keys::idempotency_key.eq(&key.key))
-            .filter(idempotency_keys::created_at.le(at - TimeDelta::hours(RETENTION_HOURS))),
-    )
-    .execute(conn)?;
-    diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::user_id.eq(&key.user_id),
-            idempotency_keys::idempotency_key.eq(&key.key),
-            idempotency_keys::request_hash.eq(&key.request_hash),
-            idempotency_keys::status.eq(i32::from(replay.status)),
-            idempotency_keys::location.eq(&replay.location),
-            idempotency_keys::body.eq(&replay.body),
-            idempotency_keys::created_at.eq(at),
-        ))
-        .execute(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                AppError::Conflict(
-                    "a request with this Idempotency-Key is in progress: retry it".into(),
-                )
-            } else {
-                e.into()
-            }
-        })?;
-    Ok(())
+    let kept = KeptRow {
+        request_hash: key.request_hash.clone(),
+        outcome: outcome.as_str().to_owned(),
+        body,
+    };
+    let expired = at - TimeDelta::hours(RETENTION_HOURS);
+    rows::keep(conn, &key.user_id, &key.key, &kept, at, expired).map_err(|e| {
+        if is_unique_violation(&e) {
+            AppError::Conflict(
+                "a request with this Idempotency-Key is in progress: retry it".into(),
+            )
+        } else {
+            e.into()
+        }
+    })
 }
 
 #[cfg(test)]
@@ -193,12 +166,13 @@ mod tests {
             serde_json::from_str(r#"{"a":{"x":null,"y":[1,2]},"b":1}"#).unwrap();
         let c: serde_json::Value =
             serde_json::from_str(r#"{"a":{"x":null,"y":[2,1]},"b":1}"#).unwrap();
-        let key = |v| Key::new("u", "k", "POST /x", v).unwrap().request_hash;
+        let u = UserId::from("u");
+        let key = |v| Key::new(&u, "k", "POST /x", v).unwrap().request_hash;
         assert_eq!(key(&a), key(&b));
         assert_ne!(key(&a), key(&c));
         assert_ne!(
-            Key::new("u", "k", "POST /x", &a).unwrap().request_hash,
-            Key::new("u", "k", "POST /y", &a).unwrap().request_hash
+            Key::new(&u, "k", "POST /x", &a).unwrap().request_hash,
+            Key::new(&u, "k", "POST /y", &a).unwrap().request_hash
         );
     }
 
@@ -206,8 +180,8 @@ mod tests {
     fn keys_are_checked() {
         let v = serde_json::json!({});
         for bad in ["", "has space", "ключ", &"k".repeat(256)] {
-            assert!(Key::new("u", bad, "t", &v).is_err(), "{bad}");
+            assert!(Key::new(&UserId::from("u"), bad, "t", &v).is_err(), "{bad}");
         }
-        assert!(Key::new("u", "3f2c-aa_01", "t", &v).is_ok());
+        assert!(Key::new(&UserId::from("u"), "3f2c-aa_01", "t", &v).is_ok());
     }
 }

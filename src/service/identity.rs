@@ -2,8 +2,7 @@
 
 use std::net::IpAddr;
 
-use chrono::{NaiveDateTime, TimeDelta};
-use diesel::prelude::*;
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -13,10 +12,11 @@ use crate::auth::{jwt, password};
 use crate::config::{Config, LoginThrottle};
 use crate::domain::access::Principal;
 use crate::domain::identity::Role;
+use crate::domain::stored::{DelegationId, UserId};
 use crate::domain::throttle;
 use crate::error::AppError;
-use crate::store::schema::{login_failures, users};
-use crate::store::{new_id, now, DbConnection, Store};
+use crate::store::identity::{self as rows, AccountKey, AccountRow};
+use crate::store::{now, stored, Store};
 
 /// The same answer for an unknown user and a wrong password.
 const BAD_CREDENTIALS: &str = "the username or password is wrong";
@@ -41,10 +41,12 @@ impl std::fmt::Debug for Credentials {
 /// Who a user is, as login and `/me` show it.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
 pub struct UserSummary {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: UserId,
     pub username: String,
     pub role: Role,
-    pub delegation_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub delegation_id: Option<DelegationId>,
 }
 
 impl From<&Principal> for UserSummary {
@@ -75,57 +77,13 @@ pub struct Me {
     pub delegation: Option<Delegation>,
 }
 
-/// id, username, password hash, role, delegation, credentials generation.
-type Account = (String, String, String, String, Option<String>, i64);
-
-/// An active user's account row: by username (login) or by id (token).
-fn active_account(conn: &mut DbConnection, by: AccountKey<'_>) -> QueryResult<Option<Account>> {
-    let query = users::table
-        .filter(users::active.eq(true))
-        .select((
-            users::id,
-            users::username,
-            users::password_hash,
-            users::role,
-            users::delegation_id,
-            users::token_generation,
-        ))
-        .into_boxed();
-    let query = match by {
-        AccountKey::Username(username) => query.filter(users::username.eq(username.to_owned())),
-        AccountKey::Id(id) => query.filter(users::id.eq(id.to_owned())),
-    };
-    query.first(conn).optional()
-}
-
-enum AccountKey<'a> {
-    Username(&'a str),
-    Id(&'a str),
-}
-
-fn principal_of(
-    (id, username, _hash, role, delegation_id, _generation): Account,
-) -> Result<Principal, AppError> {
+fn principal_of(account: AccountRow) -> Result<Principal, AppError> {
     Ok(Principal {
-        user_id: id,
-        username,
-        role: Role::parse(&role)
-            .ok_or_else(|| AppError::internal(format!("stored role '{role}'")))?,
-        delegation_id,
+        user_id: UserId::from(account.id),
+        username: account.username,
+        role: stored::<Role>(&account.role)?,
+        delegation_id: account.delegation_id.map(DelegationId::from),
     })
-}
-
-fn recent_failures(
-    conn: &mut DbConnection,
-    subject: &str,
-    since: NaiveDateTime,
-) -> QueryResult<Vec<NaiveDateTime>> {
-    login_failures::table
-        .filter(login_failures::subject.eq(subject))
-        .filter(login_failures::failed_at.gt(since))
-        .select(login_failures::failed_at)
-        .order(login_failures::failed_at.asc())
-        .load(conn)
 }
 
 /// Logs in: 200 with a token, one 401 for every wrong combination, 429 while throttled.
@@ -166,14 +124,14 @@ pub async fn login(
                 let at = now();
                 let since = at - window;
                 let mut wait = throttle::retry_after(
-                    &recent_failures(conn, &user_subject, since)?,
+                    &rows::recent_failures(conn, &user_subject, since)?,
                     throttle.max_failures_per_username,
                     window,
                     at,
                 );
                 if let (Some(address), Some(pair)) = (&address_subject, &pair_subject) {
                     let by_address = throttle::retry_after(
-                        &recent_failures(conn, address, since)?,
+                        &rows::recent_failures(conn, address, since)?,
                         throttle.max_failures_per_address,
                         window,
                         at,
@@ -181,11 +139,12 @@ pub async fn login(
                     // An address over its limit is held back on the usernames it has been
                     // failing on, not on everyone behind it: a user who has not failed from
                     // there (the admin behind the same proxy) still logs in.
-                    if by_address.is_some() && !recent_failures(conn, pair, since)?.is_empty() {
+                    if by_address.is_some() && !rows::recent_failures(conn, pair, since)?.is_empty()
+                    {
                         wait = wait.max(by_address);
                     }
                 }
-                let account = active_account(conn, AccountKey::Username(&folded))?;
+                let account = rows::active_account(conn, AccountKey::Username(&folded))?;
                 Ok::<_, AppError>((account, wait))
             })
             .await?
@@ -201,7 +160,7 @@ pub async fn login(
         });
     }
 
-    let stored_hash = account.as_ref().map(|a| a.2.clone());
+    let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
     let given = credentials.password;
     let matches = tokio::task::spawn_blocking(move || match stored_hash {
         Some(hash) => password::verify(&given, &hash),
@@ -216,7 +175,7 @@ pub async fn login(
 
     match (account, matches) {
         (Some(account), true) => {
-            let generation = account.5;
+            let generation = account.token_generation;
             let principal = principal_of(account)?;
             let (access_token, _) = jwt::issue(
                 keys,
@@ -239,22 +198,11 @@ pub async fn login(
                 .write(move |conn| {
                     let at = now();
                     // Forget what has left the window; keep the table small.
-                    diesel::delete(
-                        login_failures::table.filter(login_failures::failed_at.le(at - window)),
-                    )
-                    .execute(conn)?;
-                    for subject in std::iter::once(user_subject)
+                    let subjects: Vec<String> = std::iter::once(user_subject)
                         .chain(address_subject)
                         .chain(pair_subject)
-                    {
-                        diesel::insert_into(login_failures::table)
-                            .values((
-                                login_failures::id.eq(new_id()),
-                                login_failures::subject.eq(subject),
-                                login_failures::failed_at.eq(at),
-                            ))
-                            .execute(conn)?;
-                    }
+                        .collect();
+                    rows::record_failures(conn, &subjects, at, at - window)?;
                     Ok::<_, AppError>(())
                 })
                 .await?;
@@ -277,9 +225,10 @@ pub async fn authenticate(
     })?;
     store
         .read(move |conn| {
-            let account = active_account(conn, AccountKey::Id(&claims.sub))?;
+            let subject = UserId::from(claims.sub.clone());
+            let account = rows::active_account(conn, AccountKey::Id(&subject))?;
             match account {
-                Some(account) if account.5 == claims.gen => principal_of(account),
+                Some(account) if account.token_generation == claims.gen => principal_of(account),
                 Some(_) => {
                     tracing::info!(sub = %claims.sub, "token issued before the user's password was reset");
                     Err(AppError::Unauthorized(

@@ -9,15 +9,14 @@ pub mod forums;
 pub mod idempotency;
 pub mod identity;
 pub mod meetings;
-pub mod rederive;
 pub mod users;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::domain::access::Principal;
 use crate::domain::identity::Role;
+use crate::domain::stored::{DelegationId, UserId};
 use crate::error::{AppError, FieldError};
 use crate::store::{lock_row, DbConnection, Locked, Store};
 
@@ -42,7 +41,7 @@ impl Context {
     pub fn system() -> Self {
         Self {
             principal: Principal {
-                user_id: String::new(),
+                user_id: UserId::from(""),
                 username: "(system)".into(),
                 role: Role::PlatformAdmin,
                 delegation_id: None,
@@ -68,9 +67,9 @@ impl Context {
 /// with `refusal` (platform admins belong to no delegation).
 pub fn acting_for(
     ctx: &Context,
-    allowed: impl Fn(&Principal, &str) -> bool,
+    allowed: impl Fn(&Principal, &DelegationId) -> bool,
     refusal: &str,
-) -> Result<String, AppError> {
+) -> Result<DelegationId, AppError> {
     match &ctx.principal.delegation_id {
         Some(d) if allowed(&ctx.principal, d) => Ok(d.clone()),
         _ => Err(AppError::Forbidden(refusal.to_owned())),
@@ -182,13 +181,6 @@ impl<T> Page<T> {
     }
 }
 
-pub fn is_unique_violation(error: &DieselError) -> bool {
-    matches!(
-        error,
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
-    )
-}
-
 /// `If-Match` (as `expected`) against the version just read: a mismatch → 412, changing nothing.
 /// The `UPDATE … WHERE version = ?` that follows catches a change made in between.
 pub fn check_version(expected: Option<i64>, current: i64) -> Result<(), AppError> {
@@ -213,11 +205,17 @@ pub fn stale(expected: Option<i64>, current: i64) -> AppError {
 /// so that writers of the same row queue instead of racing (`store::lock_row`), and a write that
 /// lost a race all the same is run again (`write_retrying`). Every versioned update goes through
 /// here.
-pub async fn write_row<T, F>(store: &Store, row: Locked, id: String, f: F) -> Result<T, AppError>
+pub async fn write_row<T, F>(
+    store: &Store,
+    row: Locked,
+    id: impl AsRef<str>,
+    f: F,
+) -> Result<T, AppError>
 where
     F: Fn(&mut DbConnection) -> Result<T, AppError> + Send + Sync + 'static,
     T: Send + 'static,
 {
+    let id = id.as_ref().to_owned();
     write_retrying(store, move |conn| {
         lock_row(conn, row, &id)?;
         f(conn)

@@ -2,26 +2,27 @@
 //! platform admin). Passwords are argon2id; a user's row is never deleted, only deactivated,
 //! so the audit log keeps naming who did what.
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::audit::{self, Entry};
-use super::{check_version, is_unique_violation, Context, Page, PageRequest};
+use super::{check_version, Context, Page, PageRequest};
 use crate::auth::password;
 use crate::domain::identity::{check_new_password, Role, Username};
+use crate::domain::stored::{DelegationId, UserId};
 use crate::error::{AppError, FieldError};
-use crate::store::schema::{delegations, users};
-use crate::store::{new_id, now, DbConnection, Locked, Store};
+use crate::store::identity::{self as rows, NewUserRow, UserRow};
+use crate::store::{delegations, is_unique_violation, stored, DbConnection, Locked, Store};
 
 /// A user as the API shows it (never with a password or its hash).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
 pub struct User {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: UserId,
     pub username: String,
     pub role: Role,
-    pub delegation_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub delegation_id: Option<DelegationId>,
     /// False once deactivated: the user can no longer log in, and their tokens stop working.
     pub active: bool,
     pub version: i64,
@@ -31,50 +32,16 @@ pub struct User {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-type UserColumns = (
-    users::id,
-    users::username,
-    users::role,
-    users::delegation_id,
-    users::active,
-    users::version,
-    users::created_at,
-    users::updated_at,
-);
-const USER_COLUMNS: UserColumns = (
-    users::id,
-    users::username,
-    users::role,
-    users::delegation_id,
-    users::active,
-    users::version,
-    users::created_at,
-    users::updated_at,
-);
-type UserRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    bool,
-    i64,
-    NaiveDateTime,
-    NaiveDateTime,
-);
-
-fn view(
-    (id, username, role, delegation_id, active, version, created_at, updated_at): UserRow,
-) -> Result<User, AppError> {
+fn view(row: UserRow) -> Result<User, AppError> {
     Ok(User {
-        id,
-        username,
-        role: Role::parse(&role)
-            .ok_or_else(|| AppError::internal(format!("stored role '{role}'")))?,
-        delegation_id,
-        active,
-        version,
-        created_at: created_at.and_utc(),
-        updated_at: updated_at.and_utc(),
+        role: stored(&row.role)?,
+        id: UserId::from(row.id),
+        username: row.username,
+        delegation_id: row.delegation_id.map(DelegationId::from),
+        active: row.active,
+        version: row.version,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
     })
 }
 
@@ -92,12 +59,12 @@ pub struct NewUser {
 }
 
 /// The delegation must exist (404) and the caller administer it (403).
-fn authorize(conn: &mut DbConnection, ctx: &Context, delegation_id: &str) -> Result<(), AppError> {
-    let exists: i64 = delegations::table
-        .filter(delegations::id.eq(delegation_id))
-        .count()
-        .get_result(conn)?;
-    if exists == 0 {
+fn authorize(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    delegation_id: &DelegationId,
+) -> Result<(), AppError> {
+    if !delegations::exists(conn, delegation_id)? {
         return Err(AppError::not_found("delegation"));
     }
     if !ctx.principal.may_administer(delegation_id) {
@@ -117,7 +84,7 @@ fn hash_new_password(plain: &str, field: &str) -> Result<String, AppError> {
 pub async fn create(
     store: &Store,
     ctx: &Context,
-    delegation_id: Option<String>,
+    delegation_id: Option<DelegationId>,
     input: NewUser,
 ) -> Result<User, AppError> {
     let mut errors = Vec::new();
@@ -157,35 +124,28 @@ pub async fn create(
             if let Some(delegation_id) = &delegation_id {
                 authorize(conn, &ctx, delegation_id)?;
             }
-            let id = new_id();
-            let at = now();
-            diesel::insert_into(users::table)
-                .values((
-                    users::id.eq(&id),
-                    users::username.eq(username.as_str()),
-                    users::password_hash.eq(&hash),
-                    users::role.eq(input.role.as_str()),
-                    users::delegation_id.eq(&delegation_id),
-                    users::active.eq(true),
-                    users::version.eq(1_i64),
-                    users::created_at.eq(at),
-                    users::updated_at.eq(at),
-                ))
-                .execute(conn)
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        AppError::Conflict(format!("the username {username} is taken"))
-                    } else {
-                        e.into()
-                    }
-                })?;
+            let id = UserId::generate();
+            let row = NewUserRow {
+                id: &id,
+                username: username.as_str(),
+                password_hash: &hash,
+                role: input.role.as_str(),
+                delegation_id: delegation_id.as_ref(),
+            };
+            rows::insert(conn, &row).map_err(|e| {
+                if is_unique_violation(&e) {
+                    AppError::Conflict(format!("the username {username} is taken"))
+                } else {
+                    e.into()
+                }
+            })?;
             audit::record(
                 conn,
                 &ctx.actor(),
                 Entry {
                     action: "user.create",
                     entity_type: "user",
-                    entity_id: &id,
+                    entity_id: id.as_str(),
                     summary: format!("user {username} created with role {}", input.role.as_str()),
                     parties: delegation_id.iter().cloned().collect(),
                 },
@@ -195,37 +155,23 @@ pub async fn create(
         .await
 }
 
-fn load(conn: &mut DbConnection, id: &str) -> Result<User, AppError> {
-    let row: UserRow = users::table
-        .find(id)
-        .select(USER_COLUMNS)
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found("user"))?;
-    view(row)
+fn load(conn: &mut DbConnection, id: &UserId) -> Result<User, AppError> {
+    view(rows::find(conn, id)?.ok_or_else(|| AppError::not_found("user"))?)
 }
 
 /// A delegation's users, ordered by username.
 pub async fn list(
     store: &Store,
     ctx: &Context,
-    delegation_id: String,
+    delegation_id: DelegationId,
     page: PageRequest,
 ) -> Result<Page<User>, AppError> {
     let ctx = ctx.clone();
     store
         .read(move |conn| {
             authorize(conn, &ctx, &delegation_id)?;
-            let mut query = users::table
-                .select(USER_COLUMNS)
-                .filter(users::delegation_id.eq(&delegation_id))
-                .order(users::username.asc())
-                .limit(page.fetch())
-                .into_boxed();
-            if let Some(after) = &page.after {
-                query = query.filter(users::username.gt(after.clone()));
-            }
-            let rows: Vec<UserRow> = query.load(conn)?;
+            let rows =
+                rows::of_delegation(conn, &delegation_id, page.after.as_deref(), page.fetch())?;
             let users = rows.into_iter().map(view).collect::<Result<Vec<_>, _>>()?;
             Ok(Page::from_rows(users, &page, |u| u.username.clone()))
         })
@@ -237,15 +183,15 @@ pub async fn list(
 pub async fn deactivate(
     store: &Store,
     ctx: &Context,
-    delegation_id: String,
-    user_id: String,
+    delegation_id: DelegationId,
+    user_id: UserId,
     expected_version: Option<i64>,
 ) -> Result<User, AppError> {
     let ctx = ctx.clone();
     super::write_row(store, Locked::User, user_id.clone(), move |conn| {
         authorize(conn, &ctx, &delegation_id)?;
         let user = load(conn, &user_id)?;
-        if user.delegation_id.as_deref() != Some(delegation_id.as_str()) {
+        if user.delegation_id.as_ref() != Some(&delegation_id) {
             return Err(AppError::not_found("user"));
         }
         if user.id == ctx.principal.user_id {
@@ -255,17 +201,7 @@ pub async fn deactivate(
         if !user.active {
             return Ok(user);
         }
-        let updated = diesel::update(
-            users::table
-                .filter(users::id.eq(&user_id))
-                .filter(users::version.eq(user.version)),
-        )
-        .set((
-            users::active.eq(false),
-            users::version.eq(user.version + 1),
-            users::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
+        let updated = rows::deactivate(conn, &user_id, user.version)?;
         if updated == 0 {
             return Err(super::stale(expected_version, user.version));
         }
@@ -275,7 +211,7 @@ pub async fn deactivate(
             Entry {
                 action: "user.deactivate",
                 entity_type: "user",
-                entity_id: &user_id,
+                entity_id: user_id.as_str(),
                 summary: format!("user {} deactivated", user.username),
                 parties: vec![delegation_id.clone()],
             },
@@ -298,41 +234,26 @@ pub async fn reset_password(
     let ctx = ctx.clone();
     store
         .write(move |conn| {
-            let (id, delegation_id, version, generation): (String, Option<String>, i64, i64) =
-                users::table
-                    .filter(users::username.eq(username.as_str()))
-                    .select((
-                        users::id,
-                        users::delegation_id,
-                        users::version,
-                        users::token_generation,
-                    ))
-                    .first(conn)
-                    .optional()?
-                    .ok_or_else(|| AppError::NotFound(format!("no user {username}")))?;
+            let account = rows::account_by_username(conn, username.as_str())?
+                .ok_or_else(|| AppError::NotFound(format!("no user {username}")))?;
+            let delegation_id = account.delegation_id.clone().map(DelegationId::from);
             if !ctx.principal.is_platform_admin()
                 && !delegation_id
-                    .as_deref()
+                    .as_ref()
                     .is_some_and(|d| ctx.principal.may_administer(d))
             {
                 return Err(AppError::Forbidden("not your user".into()));
             }
-            diesel::update(users::table.filter(users::id.eq(&id)))
-                .set((
-                    users::password_hash.eq(&hash),
-                    // Ends every token issued before, on every instance.
-                    users::token_generation.eq(generation + 1),
-                    users::version.eq(version + 1),
-                    users::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
+            // A new credentials generation ends every token issued before, on every instance.
+            rows::set_password(conn, &account, &hash)?;
+            let id = UserId::from(account.id);
             audit::record(
                 conn,
                 &ctx.actor(),
                 Entry {
                     action: "user.reset_password",
                     entity_type: "user",
-                    entity_id: &id,
+                    entity_id: id.as_str(),
                     summary: format!("password of {username} reset"),
                     parties: delegation_id.iter().cloned().collect(),
                 },

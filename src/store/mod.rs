@@ -2,8 +2,18 @@
 //!
 //! Every database call runs on the blocking thread pool, never on the async workers.
 
+pub mod audit;
+pub mod channels;
 pub mod conn;
+pub mod delegations;
+pub mod feeds;
+pub mod forums;
+pub mod idempotency;
+pub mod identity;
+pub mod meetings;
 pub mod migrate;
+pub mod overrides;
+pub mod participants;
 pub mod schema;
 
 use std::time::Duration;
@@ -13,6 +23,8 @@ use tracing::Span;
 pub use conn::{lock_row, write_transaction, ConnectionManager, DbConnection, Locked};
 
 use crate::config::DatabaseUrl;
+use crate::domain::stored::StringEnum;
+use crate::error::AppError;
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
 
@@ -108,6 +120,22 @@ impl Store {
         .await
         .map_err(|e| StoreError::Blocking(e.to_string()))?
     }
+}
+
+/// A stored word read back as its enum; a word no variant has is corrupt data: an internal
+/// error (logged, never shown), never a silent default.
+pub fn stored<T: StringEnum>(raw: &str) -> Result<T, AppError> {
+    T::parse(raw)
+        .ok_or_else(|| AppError::internal(format!("stored {} '{raw}' is not valid", T::WHAT)))
+}
+
+/// Whether a write failed on a unique constraint (a taken code or username, a repeated key).
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        error,
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
 }
 
 /// A new time-ordered id (UUIDv7): good index locality, and ids sort by creation.

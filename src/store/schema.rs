@@ -144,10 +144,9 @@ diesel::table! {
         user_id -> Text,
         idempotency_key -> Text,
         request_hash -> Text,
-        status -> Integer,
-        location -> Nullable<Text>,
         body -> Text,
         created_at -> Timestamp,
+        outcome -> Text,
     }
 }
 

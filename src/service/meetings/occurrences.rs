@@ -3,22 +3,23 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use chrono_tz::Tz;
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{
-    authorize_host, load_visible, overrides_of, parse_local, parse_zone, parties_of,
-    recurrence_error, slot_error, timeline_of,
+use super::checks::authorize_host;
+use super::load::{
+    load_visible, overrides_of_one, parse_local, recurrence_error, slot_error, timeline_of,
 };
 use crate::domain::meeting::{MeetingStatus, Slot};
 use crate::domain::recurrence::{Override, Timeline};
+use crate::domain::stored::MeetingId;
 use crate::domain::time::{self, Disambiguation};
 use crate::error::AppError;
 use crate::service::audit::{self, Entry};
 use crate::service::{channels, check_version, stale, write_row, Context};
-use crate::store::schema::{meeting_overrides as mo, meeting_participants as mp, meetings};
-use crate::store::{now, DbConnection, Locked, Store};
+use crate::store::meetings::{self as rows, Versioned};
+use crate::store::overrides::{self, OverrideRow, WallClock};
+use crate::store::{now, participants, DbConnection, Locked, Store};
 
 /// A change of one occurrence of a series: moved (wall-clock in the meeting's zone) and/or given
 /// its own status (`cancelled` cancels just this one).
@@ -34,7 +35,8 @@ pub struct OccurrenceChange {
 /// One occurrence of a series, as `PUT …/occurrences/{original_start_utc}` answers.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
 pub struct SeriesOccurrence {
-    pub meeting_id: String,
+    #[schema(value_type = String)]
+    pub meeting_id: MeetingId,
     /// The occurrence's original start (its identity, iCalendar's RECURRENCE-ID).
     pub recurrence_id: String,
     pub time_zone: String,
@@ -58,7 +60,7 @@ pub struct SeriesOccurrence {
 pub async fn put_occurrence(
     store: &Store,
     ctx: &Context,
-    id: String,
+    id: MeetingId,
     original: DateTime<Utc>,
     expected_version: Option<i64>,
     change: OccurrenceChange,
@@ -87,15 +89,13 @@ pub async fn put_occurrence(
         if row.recurrence.is_none() {
             return Err(not_an_occurrence());
         }
-        authorize_host(&ctx, &row)?;
+        authorize_host(&ctx, &row.host())?;
         check_version(expected_version, row.version)?;
         if row.status()? == MeetingStatus::Cancelled {
             return Err(AppError::Conflict("the series is cancelled".into()));
         }
-        let zone = parse_zone(&row.time_zone)?;
-        let overrides = overrides_of(conn, std::slice::from_ref(&id))?
-            .remove(&id)
-            .unwrap_or_default();
+        let zone = row.zone()?;
+        let overrides = overrides_of_one(conn, &id)?;
         let timeline = timeline_of(&row, overrides.clone())?;
         let instance = timeline
             .series
@@ -143,82 +143,63 @@ pub async fn put_occurrence(
         }
         .map_err(slot_error)?;
         let moved = slot.start_utc != instance.start_utc || slot.end_utc != instance.end_utc;
-        if let Some(channel_id) = &row.channel_id {
+        if let Some(channel_id) = &row.channel() {
             if (slot.start_local, slot.end_local) != (current_start, current_end) {
-                let set = parties_of(conn, &id)?;
-                channels::check_meeting(conn, channel_id, &row.host_delegation_id, &set, true)?;
+                let set = participants::delegations_of(conn, &id)?;
+                channels::check_meeting(conn, channel_id, &row.host(), &set, true)?;
             }
         }
         let series_status = row.status()?;
         let status = change.status.or(existing.as_ref().and_then(|o| o.status));
         let own_status = status.filter(|s| *s != series_status);
 
-        diesel::delete(
-            mo::table
-                .filter(mo::meeting_id.eq(&id))
-                .filter(mo::original_start_utc.eq(original.naive_utc())),
-        )
-        .execute(conn)?;
+        overrides::delete(conn, &id, original.naive_utc())?;
         if moved || own_status.is_some() {
             let at = now();
-            diesel::insert_into(mo::table)
-                .values((
-                    mo::meeting_id.eq(&id),
-                    mo::original_start_utc.eq(original.naive_utc()),
-                    mo::original_start_local.eq(Some(instance.start_local)),
-                    mo::disambiguation.eq(moved
+            let moved_to = |t: DateTime<Utc>| moved.then_some(t.naive_utc());
+            overrides::insert(
+                conn,
+                &OverrideRow {
+                    meeting_id: id.as_str().to_owned(),
+                    original_start_utc: original.naive_utc(),
+                    original_start_local: Some(instance.start_local),
+                    disambiguation: moved
                         .then_some(slot.disambiguation)
                         .flatten()
-                        .map(Disambiguation::as_str)),
-                    mo::start_local.eq(moved.then_some(slot.start_local)),
-                    mo::end_local.eq(moved.then_some(slot.end_local)),
-                    mo::start_utc.eq(moved.then_some(slot.start_utc.naive_utc())),
-                    mo::end_utc.eq(moved.then_some(slot.end_utc.naive_utc())),
-                    mo::status.eq(own_status.map(MeetingStatus::as_str)),
-                    mo::created_at.eq(at),
-                    mo::updated_at.eq(at),
-                ))
-                .execute(conn)?;
+                        .map(|d| d.as_str().to_owned()),
+                    start_local: moved.then_some(slot.start_local),
+                    end_local: moved.then_some(slot.end_local),
+                    start_utc: moved_to(slot.start_utc),
+                    end_utc: moved_to(slot.end_utc),
+                    status: own_status.map(|s| s.as_str().to_owned()),
+                    created_at: at,
+                    updated_at: at,
+                },
+            )?;
         }
-        let overrides = overrides_of(conn, std::slice::from_ref(&id))?
-            .remove(&id)
-            .unwrap_or_default();
         let timeline = Timeline {
-            overrides,
+            overrides: overrides_of_one(conn, &id)?,
             ..timeline
         };
         let span = timeline.span().map_err(recurrence_error)?;
-        let updated = diesel::update(
-            meetings::table
-                .filter(meetings::id.eq(&id))
-                .filter(meetings::version.eq(row.version)),
-        )
-        .set((
-            meetings::span_start_utc.eq(span.0.naive_utc()),
-            meetings::span_end_utc.eq(span.1.naive_utc()),
-            meetings::sequence.eq(row.sequence + 1),
-            meetings::version.eq(row.version + 1),
-            meetings::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-        if updated == 0 {
+        let span = (span.0.naive_utc(), span.1.naive_utc());
+        let versioned = Versioned {
+            id: &id,
+            version: row.version,
+        };
+        if rows::set_span(conn, versioned, span, row.sequence + 1)? == 0 {
             return Err(stale(expected_version, row.version));
         }
-        diesel::update(mp::table.filter(mp::meeting_id.eq(&id)))
-            .set((
-                mp::span_start_utc.eq(span.0.naive_utc()),
-                mp::span_end_utc.eq(span.1.naive_utc()),
-            ))
-            .execute(conn)?;
+        participants::set_span(conn, &id, span)?;
         let status = own_status.unwrap_or(series_status);
-        let parties = parties_of(conn, &id)?;
+        let parties = participants::delegations_of(conn, &id)?;
         audit::record(
             conn,
             &ctx.actor(),
             Entry {
                 action: "meeting.occurrence",
                 entity_type: "meeting",
-                entity_id: &id,
+                entity_id: id.as_str(),
                 summary: format!(
                     "occurrence {} of '{}': {} {}",
                     time::fmt_instant(&original),
@@ -260,7 +241,7 @@ pub async fn put_occurrence(
 /// instants stay; what a later re-derivation starts from is right.
 pub(super) fn restate_overrides(
     conn: &mut DbConnection,
-    id: &str,
+    id: &MeetingId,
     zone: Tz,
     kept: &[Override],
     originals: &[NaiveDateTime],
@@ -275,18 +256,13 @@ pub(super) fn restate_overrides(
                 disambiguation.or(end_disambiguation),
             )
         });
-        diesel::update(
-            mo::table
-                .filter(mo::meeting_id.eq(id))
-                .filter(mo::original_start_utc.eq(o.original_start_utc.naive_utc())),
-        )
-        .set((
-            mo::original_start_local.eq(Some(*original_local)),
-            mo::start_local.eq(moved.map(|m| m.0)),
-            mo::end_local.eq(moved.map(|m| m.1)),
-            mo::disambiguation.eq(moved.and_then(|m| m.2).map(Disambiguation::as_str)),
-        ))
-        .execute(conn)?;
+        let wall = WallClock {
+            original_start_local: *original_local,
+            start_local: moved.map(|m| m.0),
+            end_local: moved.map(|m| m.1),
+            disambiguation: moved.and_then(|m| m.2).map(Disambiguation::as_str),
+        };
+        overrides::set_wall_clock(conn, id, o.original_start_utc.naive_utc(), &wall)?;
     }
     Ok(())
 }

@@ -4,18 +4,16 @@
 
 use std::collections::HashSet;
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
-
-use super::audit::{self, Entry};
-use super::meetings::{parse_zone, parties_of, timeline_of, MeetingRow};
+use super::load::timeline_of;
 use crate::domain::meeting::{MeetingStatus, Slot};
 use crate::domain::recurrence::Override;
-use crate::domain::time::{self, Disambiguation};
+use crate::domain::time;
 use crate::domain::zone::{TimeZone, TZDB_VERSION};
 use crate::error::AppError;
-use crate::store::schema::{meeting_overrides as mo, meeting_participants as mp, meetings};
-use crate::store::{now, write_transaction, DbConnection};
+use crate::service::audit::{self, Entry};
+use crate::store::meetings::{self as rows, MeetingRow};
+use crate::store::overrides::{self, OverrideRow};
+use crate::store::{now, participants, stored, write_transaction, DbConnection};
 
 /// What re-deriving the UTC times found.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -35,9 +33,7 @@ pub struct Rederived {
 pub fn rederive_utc(conn: &mut DbConnection) -> Result<Rederived, AppError> {
     write_transaction(conn, |conn| {
         record_original_wall_clock(conn)?;
-        let rows: Vec<MeetingRow> = meetings::table
-            .filter(meetings::tzdb_version.ne(TZDB_VERSION))
-            .load(conn)?;
+        let rows = rows::derived_with_other_tzdb(conn, TZDB_VERSION)?;
         let mut outcome = Rederived {
             checked: rows.len(),
             ..Rederived::default()
@@ -53,26 +49,15 @@ pub fn rederive_utc(conn: &mut DbConnection) -> Result<Rederived, AppError> {
 /// rules their meeting was derived with (the bundled ones): the occurrence's local start as the
 /// series names it (for an occurrence shifted out of a DST gap, the time before the shift).
 fn record_original_wall_clock(conn: &mut DbConnection) -> Result<(), AppError> {
-    let ids: Vec<String> = mo::table
-        .filter(mo::original_start_local.is_null())
-        .select(mo::meeting_id)
-        .distinct()
-        .load(conn)?;
+    let ids = overrides::meetings_without_wall_clock(conn)?;
     if ids.is_empty() {
         return Ok(());
     }
-    let rows: Vec<MeetingRow> = meetings::table
-        .filter(meetings::id.eq_any(&ids))
-        .filter(meetings::tzdb_version.eq(TZDB_VERSION))
-        .load(conn)?;
-    for row in rows {
-        let zone = parse_zone(&row.time_zone)?.tz();
+    for row in rows::derived_with_tzdb(conn, &ids, TZDB_VERSION)? {
+        let id = row.meeting_id();
+        let zone = row.zone()?.tz();
         let series = timeline_of(&row, Vec::new())?.series;
-        let originals: Vec<NaiveDateTime> = mo::table
-            .filter(mo::meeting_id.eq(&row.id))
-            .filter(mo::original_start_local.is_null())
-            .select(mo::original_start_utc)
-            .load(conn)?;
+        let originals = overrides::originals_without_wall_clock(conn, &id)?;
         for original in originals {
             let instance = series
                 .as_ref()
@@ -81,37 +66,10 @@ fn record_original_wall_clock(conn: &mut DbConnection) -> Result<(), AppError> {
                 || time::to_local(original.and_utc(), zone),
                 |i| i.start_local,
             );
-            diesel::update(
-                mo::table
-                    .filter(mo::meeting_id.eq(&row.id))
-                    .filter(mo::original_start_utc.eq(original)),
-            )
-            .set(mo::original_start_local.eq(Some(local)))
-            .execute(conn)?;
+            overrides::set_original_local(conn, &id, original, local)?;
         }
     }
     Ok(())
-}
-
-/// An override as stored.
-#[derive(Queryable, Debug, Clone)]
-struct OverrideRow {
-    original_start_utc: NaiveDateTime,
-    original_start_local: Option<NaiveDateTime>,
-    start_local: Option<NaiveDateTime>,
-    end_local: Option<NaiveDateTime>,
-    start_utc: Option<NaiveDateTime>,
-    end_utc: Option<NaiveDateTime>,
-    status: Option<String>,
-    disambiguation: Option<String>,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-impl OverrideRow {
-    fn moved(&self) -> Option<(NaiveDateTime, NaiveDateTime)> {
-        self.start_utc.zip(self.end_utc)
-    }
 }
 
 /// The override with its instants derived again from its wall-clock times under the bundled
@@ -123,7 +81,10 @@ fn rederive_override(zone: TimeZone, o: &OverrideRow, meeting_id: &str) -> (Over
         tracing::warn!(%meeting_id, original = %o.original_start_utc, "override without its wall-clock original start: taken from its UTC key");
         time::to_local(o.original_start_utc.and_utc(), tz)
     });
-    let disambiguation = o.disambiguation.as_deref().and_then(Disambiguation::parse);
+    let disambiguation = o
+        .disambiguation
+        .as_deref()
+        .and_then(time::Disambiguation::parse);
     let moved = o
         .start_local
         .zip(o.end_local)
@@ -144,11 +105,11 @@ fn rederive_meeting(
     row: MeetingRow,
     outcome: &mut Rederived,
 ) -> Result<(), AppError> {
-    let slot = parse_zone(&row.time_zone).ok().and_then(|zone| {
+    let slot = TimeZone::parse(&row.time_zone).ok().and_then(|zone| {
         let disambiguation = row
             .disambiguation
             .as_deref()
-            .and_then(Disambiguation::parse);
+            .and_then(time::Disambiguation::parse);
         Slot::new(zone.tz(), row.start_local, row.end_local, disambiguation)
             .ok()
             .map(|slot| (zone, slot))
@@ -159,25 +120,11 @@ fn rederive_meeting(
         return Ok(());
     };
 
-    let stored: Vec<OverrideRow> = mo::table
-        .filter(mo::meeting_id.eq(&row.id))
-        .select((
-            mo::original_start_utc,
-            mo::original_start_local,
-            mo::start_local,
-            mo::end_local,
-            mo::start_utc,
-            mo::end_utc,
-            mo::status,
-            mo::disambiguation,
-            mo::created_at,
-            mo::updated_at,
-        ))
-        .order(mo::original_start_utc.asc())
-        .load(conn)?;
-    let mut derived = Vec::with_capacity(stored.len());
+    let id = row.meeting_id();
+    let stored_overrides = overrides::of_meetings(conn, &[id.as_str()])?;
+    let mut derived = Vec::with_capacity(stored_overrides.len());
     let mut keys = HashSet::new();
-    for o in &stored {
+    for o in &stored_overrides {
         let (new, invalid) = rederive_override(zone, o, &row.id);
         if invalid {
             tracing::warn!(meeting_id = %row.id, original = %o.original_start_utc, "a moved occurrence's local time is not valid under the new tz rules; its instants are left unchanged");
@@ -193,28 +140,14 @@ fn rederive_meeting(
             tracing::warn!(meeting_id = %row.id, original = %new.original_start_utc, "two overrides now name the same occurrence; the later one is dropped");
         }
     }
-    let overrides_moved = derived.len() != stored.len()
-        || stored.iter().zip(&derived).any(|(old, new)| {
+    let overrides_moved = derived.len() != stored_overrides.len()
+        || stored_overrides.iter().zip(&derived).any(|(old, new)| {
             old.original_start_utc != new.original_start_utc || old.moved() != new.moved()
         });
     if overrides_moved {
-        diesel::delete(mo::table.filter(mo::meeting_id.eq(&row.id))).execute(conn)?;
+        overrides::delete_all(conn, &id)?;
         for o in &derived {
-            diesel::insert_into(mo::table)
-                .values((
-                    mo::meeting_id.eq(&row.id),
-                    mo::original_start_utc.eq(o.original_start_utc),
-                    mo::original_start_local.eq(o.original_start_local),
-                    mo::start_local.eq(o.start_local),
-                    mo::end_local.eq(o.end_local),
-                    mo::start_utc.eq(o.start_utc),
-                    mo::end_utc.eq(o.end_utc),
-                    mo::status.eq(&o.status),
-                    mo::disambiguation.eq(&o.disambiguation),
-                    mo::created_at.eq(o.created_at),
-                    mo::updated_at.eq(o.updated_at),
-                ))
-                .execute(conn)?;
+            overrides::insert(conn, o)?;
         }
     }
 
@@ -224,10 +157,7 @@ fn rederive_meeting(
             let status = o
                 .status
                 .as_deref()
-                .map(|s| {
-                    MeetingStatus::parse(s)
-                        .ok_or_else(|| AppError::internal(format!("stored status '{s}'")))
-                })
+                .map(stored::<MeetingStatus>)
                 .transpose()?;
             Ok(Override {
                 original_start_utc: o.original_start_utc.and_utc(),
@@ -251,27 +181,22 @@ fn rederive_meeting(
     let moved = first_moved || overrides_moved || span != (row.span_start_utc, row.span_end_utc);
 
     let updated_at = if moved { now() } else { row.updated_at };
-    let update = (
-        meetings::start_utc.eq(rederived_row.start_utc),
-        meetings::end_utc.eq(rederived_row.end_utc),
-        meetings::span_start_utc.eq(span.0),
-        meetings::span_end_utc.eq(span.1),
-        meetings::tzdb_version.eq(TZDB_VERSION),
-        meetings::sequence.eq(row.sequence + i64::from(moved)),
-        meetings::version.eq(row.version + i64::from(moved)),
-        meetings::updated_at.eq(updated_at),
-    );
-    diesel::update(meetings::table.filter(meetings::id.eq(&row.id)))
-        .set(update)
-        .execute(conn)?;
+    let rederived = rows::Rederived {
+        start_utc: rederived_row.start_utc,
+        end_utc: rederived_row.end_utc,
+        span,
+        tzdb_version: TZDB_VERSION,
+        sequence: row.sequence + i64::from(moved),
+        version: row.version + i64::from(moved),
+        updated_at,
+    };
+    rows::set_rederived(conn, &id, &rederived)?;
     // The participants' copies of the span, which conflict detection and lists start from.
-    diesel::update(mp::table.filter(mp::meeting_id.eq(&row.id)))
-        .set((mp::span_start_utc.eq(span.0), mp::span_end_utc.eq(span.1)))
-        .execute(conn)?;
+    participants::set_span(conn, &id, span)?;
     if moved {
         outcome.moved += 1;
-        let parties = parties_of(conn, &row.id)?;
-        let rekeyed = stored
+        let parties = participants::delegations_of(conn, &id)?;
+        let rekeyed = stored_overrides
             .iter()
             .zip(&derived)
             .filter(|(old, new)| {
@@ -284,7 +209,7 @@ fn rederive_meeting(
             Entry {
                 action: "meeting.rederive",
                 entity_type: "meeting",
-                entity_id: &row.id,
+                entity_id: id.as_str(),
                 summary: format!(
                     "tz database {} → {}: {} {} is now {}{}",
                     row.tzdb_version,

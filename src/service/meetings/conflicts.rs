@@ -1,0 +1,109 @@
+//! Conflicts: the participant delegations' other meetings that overlap a meeting's occurrences.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::dto::{Conflict, OnConflict};
+use super::load::{overrides_of, recurrence_error, timeline_of};
+use crate::domain::meeting::{overlaps, MeetingStatus};
+use crate::domain::recurrence::Timeline;
+use crate::domain::stored::{DelegationId, MeetingId};
+use crate::error::AppError;
+use crate::service::Context;
+use crate::store::{meetings as rows, DbConnection};
+
+/// How far ahead a series is checked for conflicts: the coming year (from its first
+/// occurrence, if that is later).
+pub const CONFLICT_HORIZON_DAYS: i64 = 366;
+
+/// The window in which a meeting's occurrences are checked against others.
+fn conflict_window(timeline: &Timeline) -> Result<(DateTime<Utc>, DateTime<Utc>), AppError> {
+    let (span_start, span_end) = timeline.span().map_err(recurrence_error)?;
+    if timeline.series.is_none() {
+        return Ok((span_start, span_end));
+    }
+    let from = span_start.max(Utc::now() - TimeDelta::days(1));
+    Ok((
+        from,
+        span_end.min(from + TimeDelta::days(CONFLICT_HORIZON_DAYS)),
+    ))
+}
+
+/// The participant delegations' other meetings whose occurrences overlap the candidate's (in
+/// the conflict window): not cancelled, and not declined by that delegation. Candidates are
+/// found through the (delegation, span) index, then expanded. `meeting_id` is shown only for
+/// meetings the caller may see.
+pub fn conflicts(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    exclude: Option<&MeetingId>,
+    delegations: &[DelegationId],
+    candidate: &Timeline,
+) -> Result<Vec<Conflict>, AppError> {
+    let (from, to) = conflict_window(candidate)?;
+    if to <= from {
+        return Ok(Vec::new());
+    }
+    let mine: Vec<_> = candidate
+        .between(from, to)
+        .map_err(recurrence_error)?
+        .into_iter()
+        .filter(|o| o.status != MeetingStatus::Cancelled)
+        .collect();
+    let window = (from.naive_utc(), to.naive_utc());
+    let rows = rows::busy_candidates(conn, delegations, window, exclude)?;
+    let ids: Vec<MeetingId> = rows
+        .iter()
+        .map(|(_, r)| r.meeting_id())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let overrides = overrides_of(conn, &ids)?;
+    let mut found = Vec::new();
+    for (delegation_id, row) in &rows {
+        let timeline = timeline_of(row, overrides.get(&row.id).cloned().unwrap_or_default())?;
+        for theirs in timeline.between(from, to).map_err(recurrence_error)? {
+            if theirs.status == MeetingStatus::Cancelled {
+                continue;
+            }
+            if mine
+                .iter()
+                .any(|m| overlaps(m.start_utc, m.end_utc, theirs.start_utc, theirs.end_utc))
+            {
+                found.push((
+                    delegation_id.clone(),
+                    row.id.clone(),
+                    theirs.start_utc,
+                    theirs.end_utc,
+                ));
+            }
+        }
+    }
+    found.sort_by(|a, b| (a.2, &a.0, &a.1).cmp(&(b.2, &b.0, &b.1)));
+    let ids: Vec<&str> = ids.iter().map(MeetingId::as_str).collect();
+    let seen: BTreeSet<String> =
+        rows::visible_among(conn, ctx.principal.delegation_id.as_ref(), &ids)?
+            .into_iter()
+            .collect();
+    Ok(found
+        .into_iter()
+        .map(|(delegation_id, id, start_utc, end_utc)| Conflict {
+            delegation_id: DelegationId::from(delegation_id),
+            start_utc,
+            end_utc,
+            meeting_id: seen.contains(&id).then(|| MeetingId::from(id)),
+        })
+        .collect())
+}
+
+/// With `on_conflict=reject`, any conflict refuses the booking or change (409).
+pub fn refuse_if_rejected(on_conflict: OnConflict, found: &[Conflict]) -> Result<(), AppError> {
+    if on_conflict == OnConflict::Reject && !found.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "{} overlapping meeting(s) of the participant delegations (on_conflict=reject)",
+            found.len()
+        )));
+    }
+    Ok(())
+}

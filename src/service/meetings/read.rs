@@ -1,0 +1,151 @@
+//! Reading meetings: one, and the list the caller may see.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, TimeDelta};
+
+use super::dto::{Meeting, MeetingFilter};
+use super::load::{
+    load_visible, overrides_of, participants_of, recurrence_error, timeline_of, view,
+    with_channels, WithConflicts,
+};
+use super::MAX_SCHEDULE_DAYS;
+use crate::domain::stored::MeetingId;
+use crate::error::AppError;
+use crate::service::{channels, Context, Page, PageRequest};
+use crate::store::meetings::{self as rows, ListQuery, MeetingRow};
+use crate::store::{DbConnection, Store};
+
+/// One meeting, with its participants' current conflicts.
+pub async fn get(store: &Store, ctx: &Context, id: MeetingId) -> Result<Meeting, AppError> {
+    let ctx = ctx.clone();
+    store
+        .read(move |conn| {
+            let row = load_visible(conn, &ctx, &id)?;
+            view(conn, &ctx, row, WithConflicts::Yes)
+        })
+        .await
+}
+
+/// `q` as a case-insensitive `LIKE` pattern: lower case, wildcards escaped with `\`.
+fn escape_like(q: &str) -> String {
+    let mut escaped = String::with_capacity(q.len() + 2);
+    escaped.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    escaped
+}
+
+/// The meetings the caller may see, by start, filtered.
+pub async fn list(
+    store: &Store,
+    ctx: &Context,
+    filter: MeetingFilter,
+    page: PageRequest,
+) -> Result<Page<Meeting>, AppError> {
+    let after = page.after_key(|c| {
+        let (t, id) = c.split_once('|')?;
+        let t = DateTime::from_timestamp_micros(t.parse().ok()?)?;
+        Some((t.naive_utc(), id.to_owned()))
+    })?;
+    let query = ListQuery {
+        from: filter.from.map(|t| t.naive_utc()),
+        to: filter.to.map(|t| t.naive_utc()),
+        participant: filter.participant.clone(),
+        status: filter.status.map(|s| s.as_str()),
+        forum_id: filter.forum_id.as_ref().map(|f| f.as_str().to_owned()),
+        channel_id: filter.channel_id.as_ref().map(|c| c.as_str().to_owned()),
+        title_or_description: filter.q.as_deref().map(escape_like),
+        after,
+        limit: page.fetch(),
+    };
+    let ctx = ctx.clone();
+    store
+        .read(move |conn| {
+            let viewer = ctx.principal.delegation_id.as_ref();
+            if let Some(channel_id) = &filter.channel_id {
+                // A channel's meetings are listed for its two parties only.
+                if channels::load_for_party(conn, viewer, channel_id)?.is_none() {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        next_cursor: None,
+                    });
+                }
+            }
+            let mut rows = rows::list_visible(conn, viewer, &query)?;
+            // The page and its cursor follow the rows loaded; a series whose occurrences all
+            // miss the window (its span alone overlaps it) is then left out, so a page may be
+            // short.
+            let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+            let more = rows.len() > limit;
+            rows.truncate(limit);
+            let next_cursor = more
+                .then(|| rows.last())
+                .flatten()
+                .map(|r| format!("{}|{}", r.start_utc.and_utc().timestamp_micros(), r.id))
+                .map(|key| URL_SAFE_NO_PAD.encode(key));
+            if let (Some(from), Some(to)) = (filter.from, filter.to) {
+                if to - from <= TimeDelta::days(MAX_SCHEDULE_DAYS) {
+                    rows = with_occurrences_between(conn, rows, from, to)?;
+                }
+            }
+            let ids: Vec<MeetingId> = rows.iter().map(MeetingRow::meeting_id).collect();
+            let mut participants = participants_of(conn, &ids)?;
+            let mut items = rows
+                .into_iter()
+                .map(|row| {
+                    let p = participants.remove(&row.id).unwrap_or_default();
+                    row.into_view(p, None)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            with_channels(conn, &ctx, &mut items)?;
+            Ok(Page { items, next_cursor })
+        })
+        .await
+}
+
+/// The rows that have an occurrence in `[from, to)` (a series' span may overlap a window
+/// that none of its occurrences does).
+fn with_occurrences_between(
+    conn: &mut DbConnection,
+    rows: Vec<MeetingRow>,
+    from: DateTime<chrono::Utc>,
+    to: DateTime<chrono::Utc>,
+) -> Result<Vec<MeetingRow>, AppError> {
+    let series: Vec<MeetingId> = rows
+        .iter()
+        .filter(|r| r.recurrence.is_some())
+        .map(MeetingRow::meeting_id)
+        .collect();
+    let mut overrides = overrides_of(conn, &series)?;
+    let mut kept = Vec::with_capacity(rows.len());
+    for row in rows {
+        let hit = row.recurrence.is_none() || {
+            let timeline = timeline_of(&row, overrides.remove(&row.id).unwrap_or_default())?;
+            !timeline
+                .between(from, to)
+                .map_err(recurrence_error)?
+                .is_empty()
+        };
+        if hit {
+            kept.push(row);
+        }
+    }
+    Ok(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_are_escaped_and_folded() {
+        assert_eq!(escape_like("Cyber"), "%cyber%");
+        assert_eq!(escape_like("100%_a\\b"), "%100\\%\\_a\\\\b%");
+    }
+}

@@ -1,0 +1,87 @@
+//! `/schedule`: every occurrence the caller may see in a window, in a zone of their choice.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::dto::{Occurrence, Schedule};
+use super::load::{overrides_of, parse_zone, participants_of, recurrence_error, timeline_of};
+use crate::domain::meeting::{Format, MeetingStatus};
+use crate::domain::stored::MeetingId;
+use crate::domain::time;
+use crate::domain::zone::TimeZone;
+use crate::error::{AppError, FieldError};
+use crate::service::Context;
+use crate::store::meetings::{self as rows, Cancelled, MeetingRow};
+use crate::store::{delegations, Store};
+
+/// The longest `/schedule` window.
+pub const MAX_SCHEDULE_DAYS: i64 = 366;
+
+/// Every occurrence the caller may see in `[from, to)`, by start, with wall-clock times in `tz`.
+pub async fn schedule(
+    store: &Store,
+    ctx: &Context,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    tz: Option<String>,
+    cancelled: Cancelled,
+) -> Result<Schedule, AppError> {
+    if to <= from {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "to",
+            "must be after from",
+        )]));
+    }
+    if to - from > TimeDelta::days(MAX_SCHEDULE_DAYS) {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "to",
+            format!("the window is at most {MAX_SCHEDULE_DAYS} days"),
+        )]));
+    }
+    let explicit = tz
+        .as_deref()
+        .map(|z| TimeZone::parse(z).map_err(|e| AppError::UnknownTimeZone(format!("tz: {e}"))))
+        .transpose()?;
+    let ctx = ctx.clone();
+    store
+        .read(move |conn| {
+            let viewer = ctx.principal.delegation_id.as_ref();
+            let zone = match (explicit, viewer) {
+                (Some(z), _) => z,
+                (None, Some(d)) => parse_zone(&delegations::time_zone_of(conn, d)?)?,
+                (None, None) => parse_zone("UTC")?,
+            };
+            let window = (from.naive_utc(), Some(to.naive_utc()));
+            let rows = rows::visible_in_window(conn, viewer, window.0, window.1, cancelled)?;
+            let ids: Vec<MeetingId> = rows.iter().map(MeetingRow::meeting_id).collect();
+            let counts = participants_of(conn, &ids)?;
+            let mut overrides = overrides_of(conn, &ids)?;
+            let mut occurrences = Vec::with_capacity(rows.len());
+            for row in rows {
+                let timeline = timeline_of(&row, overrides.remove(&row.id).unwrap_or_default())?;
+                let format = Format::of(counts.get(&row.id).map_or(0, Vec::len));
+                for o in timeline.between(from, to).map_err(recurrence_error)? {
+                    if o.status == MeetingStatus::Cancelled && cancelled == Cancelled::Excluded {
+                        continue;
+                    }
+                    occurrences.push(Occurrence {
+                        format,
+                        meeting_id: row.meeting_id(),
+                        title: row.title.clone(),
+                        status: o.status,
+                        start_utc: o.start_utc,
+                        end_utc: o.end_utc,
+                        start_local: time::fmt_local(&time::to_local(o.start_utc, zone.tz())),
+                        end_local: time::fmt_local(&time::to_local(o.end_utc, zone.tz())),
+                        time_zone: row.time_zone.clone(),
+                        recurrence_id: o.recurrence_id.as_ref().map(time::fmt_instant),
+                    });
+                }
+            }
+            occurrences
+                .sort_by(|a, b| (a.start_utc, &a.meeting_id).cmp(&(b.start_utc, &b.meeting_id)));
+            Ok(Schedule {
+                tz: zone.name().to_owned(),
+                occurrences,
+            })
+        })
+        .await
+}

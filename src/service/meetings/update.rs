@@ -1,0 +1,225 @@
+//! Changing a meeting: the edit is planned purely (`domain::edit::plan_update`), then persisted
+//! in one step.
+
+use std::collections::HashMap;
+
+use super::checks::{
+    authorize_host, check_channel_and_forum, check_texts, participant_set, plan_error,
+    write_participants,
+};
+use super::conflicts::{conflicts, refuse_if_rejected};
+use super::dto::{Meeting, MeetingPatch, OnConflict, Participant};
+use super::load::{
+    load_visible, overrides_of_one, parse_local, parse_zone, participants_of_one, recurrence_error,
+    with_channels,
+};
+use super::occurrences::restate_overrides;
+use crate::domain::edit::{plan_update, Change, Current, Edit, UpdatePlan};
+use crate::domain::meeting::{MeetingStatus, ParticipantRole};
+use crate::domain::stored::{DelegationId, MeetingId};
+use crate::domain::time;
+use crate::domain::zone::TZDB_VERSION;
+use crate::error::{AppError, FieldError};
+use crate::service::audit::{self, Entry};
+use crate::service::{check_version, stale, write_row, Context};
+use crate::store::meetings::{self as rows, MeetingRow, MeetingValues, Versioned};
+use crate::store::{overrides, stored, DbConnection, Locked, Store};
+
+/// Applies a change; raises `sequence` when time, place, status or participants change.
+/// A change of time puts every other delegation's answer back to `pending`.
+pub async fn update(
+    store: &Store,
+    ctx: &Context,
+    id: MeetingId,
+    expected_version: Option<i64>,
+    patch: MeetingPatch,
+    on_conflict: OnConflict,
+) -> Result<Meeting, AppError> {
+    let mut errors = Vec::new();
+    check_texts(
+        patch.title.as_deref(),
+        patch.description.as_ref().and_then(Option::as_deref),
+        patch.location.as_ref().and_then(Option::as_deref),
+        &mut errors,
+    );
+    let start = patch
+        .start
+        .as_deref()
+        .and_then(|s| parse_local("start", s, &mut errors));
+    let end = patch
+        .end
+        .as_deref()
+        .and_then(|s| parse_local("end", s, &mut errors));
+    if patch.status == Some(MeetingStatus::Cancelled) {
+        errors.push(FieldError::new("status", "cancel a meeting with DELETE"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    let zone = patch.time_zone.as_deref().map(parse_zone).transpose()?;
+    let ctx = ctx.clone();
+    write_row(store, Locked::Meeting, id.clone(), move |conn| {
+        let row = load_visible(conn, &ctx, &id)?;
+        let host = row.host();
+        authorize_host(&ctx, &host)?;
+        check_version(expected_version, row.version)?;
+        if row.status()? == MeetingStatus::Cancelled {
+            return Err(AppError::Conflict(
+                "the meeting is cancelled: book a new one".into(),
+            ));
+        }
+        let before = participants_of_one(conn, &id)?;
+        let current = current(conn, &row, &before)?;
+        let edit = Edit {
+            zone,
+            start,
+            end,
+            disambiguation: patch.disambiguation,
+            recurrence: patch.recurrence.clone(),
+            title: patch.title.clone(),
+            description: patch.description.clone(),
+            location: patch.location.clone(),
+            status: patch.status,
+            confidentiality: patch.confidentiality,
+            participants: patch
+                .participants
+                .as_deref()
+                .map(|given| participant_set(conn, &host, given))
+                .transpose()?,
+            channel_id: patch.channel_id.clone(),
+            forum_id: patch.forum_id.clone(),
+        };
+        let plan = plan_update(&current, edit).map_err(plan_error)?;
+        let references = (plan.channel_id.as_ref(), plan.forum_id.as_ref());
+        check_channel_and_forum(conn, &host, &plan.participants, references, &plan.changes)?;
+        let found = if plan.changes.time() || plan.changes.contains(Change::Participants) {
+            let found = conflicts(conn, &ctx, Some(&id), &plan.participants, &plan.timeline)?;
+            refuse_if_rejected(on_conflict, &found)?;
+            Some(found)
+        } else {
+            None
+        };
+        persist(conn, (&row, expected_version), &plan, before)?;
+        let mut parties: Vec<DelegationId> = plan.participants.clone();
+        parties.extend(current.participants);
+        let mut changed = plan.changes.labels();
+        if !plan.orphaned.is_empty() {
+            changed.push("overrides removed");
+        }
+        audit::record(
+            conn,
+            &ctx.actor(),
+            Entry {
+                action: "meeting.update",
+                entity_type: "meeting",
+                entity_id: id.as_str(),
+                summary: if changed.is_empty() {
+                    format!("meeting '{}' saved unchanged", plan.title)
+                } else {
+                    format!("meeting '{}': {} changed", plan.title, changed.join(", "))
+                },
+                parties,
+            },
+        )?;
+        let row = load_visible(conn, &ctx, &id)?;
+        let found = match found {
+            Some(found) => found,
+            None => conflicts(conn, &ctx, Some(&id), &plan.participants, &plan.timeline)?,
+        };
+        let mut meeting = row.into_view(participants_of_one(conn, &id)?, Some(found))?;
+        with_channels(conn, &ctx, std::slice::from_mut(&mut meeting))?;
+        if !plan.orphaned.is_empty() {
+            let orphaned = plan.orphaned.iter().map(time::fmt_instant).collect();
+            meeting.orphaned_occurrences = Some(orphaned);
+        }
+        Ok(meeting)
+    })
+    .await
+}
+
+/// The stored meeting in domain terms.
+fn current(
+    conn: &mut DbConnection,
+    row: &MeetingRow,
+    participants: &[Participant],
+) -> Result<Current, AppError> {
+    Ok(Current {
+        zone: row.zone()?,
+        start_local: row.start_local,
+        end_local: row.end_local,
+        disambiguation: row.disambiguation()?,
+        start_utc: row.start_utc.and_utc(),
+        end_utc: row.end_utc.and_utc(),
+        recurrence: row.recurrence.clone(),
+        title: row.title.clone(),
+        description: row.description.clone(),
+        location: row.location.clone(),
+        status: row.status()?,
+        confidentiality: stored(&row.confidentiality)?,
+        channel_id: row.channel(),
+        forum_id: row.forum(),
+        participants: participants
+            .iter()
+            .map(|p| p.delegation_id.clone())
+            .collect(),
+        overrides: overrides_of_one(conn, &row.meeting_id())?,
+    })
+}
+
+/// Writes the plan: the row (if still at the version read), the participants (answers kept
+/// unless the time moved), the overrides that are gone, and the wall clocks of those kept.
+fn persist(
+    conn: &mut DbConnection,
+    (row, expected_version): (&MeetingRow, Option<i64>),
+    plan: &UpdatePlan,
+    before: Vec<Participant>,
+) -> Result<(), AppError> {
+    let id = row.meeting_id();
+    let span = plan.timeline.span().map_err(recurrence_error)?;
+    let span = (span.0.naive_utc(), span.1.naive_utc());
+    let values = MeetingValues {
+        title: plan.title.clone(),
+        description: plan.description.clone(),
+        location: plan.location.clone(),
+        time_zone: plan.zone.name().to_owned(),
+        start_local: plan.slot.start_local,
+        end_local: plan.slot.end_local,
+        disambiguation: plan.slot.disambiguation.map(|d| d.as_str()),
+        start_utc: plan.slot.start_utc.naive_utc(),
+        end_utc: plan.slot.end_utc.naive_utc(),
+        recurrence: plan
+            .timeline
+            .series
+            .as_ref()
+            .map(|s| s.rule().as_str().to_owned()),
+        span,
+        status: plan.status.as_str(),
+        confidentiality: plan.confidentiality.as_str(),
+        channel_id: plan.channel_id.as_ref().map(|c| c.as_str().to_owned()),
+        forum_id: plan.forum_id.as_ref().map(|f| f.as_str().to_owned()),
+        tzdb_version: TZDB_VERSION,
+    };
+    let sequence = row.sequence + i64::from(plan.changes.raises_sequence());
+    let versioned = Versioned {
+        id: &id,
+        version: row.version,
+    };
+    if rows::update(conn, versioned, sequence, &values)? == 0 {
+        return Err(stale(expected_version, row.version));
+    }
+    // Answers survive unless the time moved (then the others must answer again).
+    let keep: HashMap<DelegationId, Participant> = before
+        .into_iter()
+        .filter(|p| !plan.changes.time() || p.role == ParticipantRole::Host)
+        .map(|p| (p.delegation_id.clone(), p))
+        .collect();
+    write_participants(conn, (&id, &row.host()), &plan.participants, &keep, span)?;
+    for original in &plan.orphaned {
+        overrides::delete(conn, &id, original.naive_utc())?;
+    }
+    if plan.changes.time() {
+        let (kept, originals) = (&plan.timeline.overrides, &plan.kept_originals);
+        restate_overrides(conn, &id, plan.zone.tz(), kept, originals)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! `feeds`: calendar subscriptions, found by the hash of their token.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{feeds, users};
+use super::{now, DbConnection};
+use crate::domain::stored::{FeedId, UserId};
+
+#[derive(Queryable, Debug, Clone)]
+pub struct FeedRow {
+    pub id: String,
+    pub name: String,
+    pub scope: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+type FeedColumns = (
+    feeds::id,
+    feeds::name,
+    feeds::scope,
+    feeds::created_at,
+    feeds::revoked_at,
+);
+const FEED_COLUMNS: FeedColumns = (
+    feeds::id,
+    feeds::name,
+    feeds::scope,
+    feeds::created_at,
+    feeds::revoked_at,
+);
+
+/// A live feed behind a token hash, with its active owner.
+#[derive(Queryable, Debug, Clone)]
+pub struct SubscriptionRow {
+    pub token_hash: String,
+    pub name: String,
+    pub scope: String,
+    pub owner_id: String,
+    pub owner_role: String,
+    pub owner_delegation_id: Option<String>,
+}
+
+pub fn insert(
+    conn: &mut DbConnection,
+    id: &FeedId,
+    owner: &UserId,
+    name: &str,
+    scope: &str,
+    token_hash: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(feeds::table)
+        .values((
+            feeds::id.eq(id.as_str()),
+            feeds::user_id.eq(owner.as_str()),
+            feeds::name.eq(name),
+            feeds::scope.eq(scope),
+            feeds::token_hash.eq(token_hash),
+            feeds::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The owner's feeds that are not revoked, by creation (UUIDv7 ids), after `after`.
+pub fn live_of(
+    conn: &mut DbConnection,
+    owner: &UserId,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<FeedRow>> {
+    let mut query = feeds::table
+        .filter(feeds::user_id.eq(owner.as_str().to_owned()))
+        .filter(feeds::revoked_at.is_null())
+        .select(FEED_COLUMNS)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(feeds::id.gt(after.to_owned()));
+    }
+    query.order(feeds::id.asc()).limit(limit).load(conn)
+}
+
+/// The feed, if `owner` owns it (revoked or not).
+pub fn find_owned(
+    conn: &mut DbConnection,
+    owner: &UserId,
+    id: &FeedId,
+) -> QueryResult<Option<FeedRow>> {
+    feeds::table
+        .filter(feeds::id.eq(id.as_str()))
+        .filter(feeds::user_id.eq(owner.as_str()))
+        .select(FEED_COLUMNS)
+        .first(conn)
+        .optional()
+}
+
+pub fn revoke(conn: &mut DbConnection, id: &FeedId) -> QueryResult<()> {
+    diesel::update(feeds::table.filter(feeds::id.eq(id.as_str())))
+        .set(feeds::revoked_at.eq(Some(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The live feed with this token hash whose owner is active.
+pub fn subscription(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> QueryResult<Option<SubscriptionRow>> {
+    feeds::table
+        .inner_join(users::table)
+        .filter(feeds::token_hash.eq(token_hash))
+        .filter(feeds::revoked_at.is_null())
+        .filter(users::active.eq(true))
+        .select((
+            feeds::token_hash,
+            feeds::name,
+            feeds::scope,
+            users::id,
+            users::role,
+            users::delegation_id,
+        ))
+        .first(conn)
+        .optional()
+}

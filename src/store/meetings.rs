@@ -1,0 +1,448 @@
+//! `meetings`: the row, who may see it (written once, `visible`), and its reads and writes.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::conn::MultiBackend;
+use super::schema::{forum_members as fm, meeting_participants as mp, meetings};
+use super::{now, DbConnection};
+use crate::domain::stored::{DelegationId, MeetingId};
+
+#[derive(Queryable, Debug, Clone)]
+pub struct MeetingRow {
+    pub id: String,
+    pub host_delegation_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub time_zone: String,
+    pub start_local: NaiveDateTime,
+    pub end_local: NaiveDateTime,
+    pub disambiguation: Option<String>,
+    pub start_utc: NaiveDateTime,
+    pub end_utc: NaiveDateTime,
+    pub recurrence: Option<String>,
+    pub span_start_utc: NaiveDateTime,
+    pub span_end_utc: NaiveDateTime,
+    pub status: String,
+    pub confidentiality: String,
+    pub channel_id: Option<String>,
+    pub forum_id: Option<String>,
+    pub sequence: i64,
+    pub version: i64,
+    pub tzdb_version: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What a booking or an edit writes (besides id, host, sequence, version and stamps).
+#[derive(Debug, Clone)]
+pub struct MeetingValues {
+    pub title: String,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub time_zone: String,
+    pub start_local: NaiveDateTime,
+    pub end_local: NaiveDateTime,
+    pub disambiguation: Option<&'static str>,
+    pub start_utc: NaiveDateTime,
+    pub end_utc: NaiveDateTime,
+    pub recurrence: Option<String>,
+    pub span: (NaiveDateTime, NaiveDateTime),
+    pub status: &'static str,
+    pub confidentiality: &'static str,
+    pub channel_id: Option<String>,
+    pub forum_id: Option<String>,
+    pub tzdb_version: &'static str,
+}
+
+/// The columns of `MeetingValues`, for an insert and for an update alike.
+macro_rules! values {
+    ($v:expr) => {
+        (
+            meetings::title.eq(&$v.title),
+            meetings::description.eq(&$v.description),
+            meetings::location.eq(&$v.location),
+            meetings::time_zone.eq(&$v.time_zone),
+            meetings::start_local.eq($v.start_local),
+            meetings::end_local.eq($v.end_local),
+            meetings::disambiguation.eq($v.disambiguation),
+            meetings::start_utc.eq($v.start_utc),
+            meetings::end_utc.eq($v.end_utc),
+            meetings::recurrence.eq(&$v.recurrence),
+            meetings::span_start_utc.eq($v.span.0),
+            meetings::span_end_utc.eq($v.span.1),
+            meetings::status.eq($v.status),
+            meetings::confidentiality.eq($v.confidentiality),
+            meetings::channel_id.eq(&$v.channel_id),
+            meetings::forum_id.eq(&$v.forum_id),
+            meetings::tzdb_version.eq($v.tzdb_version),
+        )
+    };
+}
+
+type BoxedMeetings<'a> = meetings::BoxedQuery<'a, MultiBackend>;
+
+/// Meetings `viewer` may see (None: a platform admin, who belongs to no delegation): its
+/// delegation takes part, the meeting is public, or it is `forum`-confidential in a forum the
+/// delegation is (now) a member of.
+///
+/// Written as `id IN (… UNION … UNION …)`, each branch served by its own index (participants by
+/// delegation, meetings by confidentiality, meetings by forum), so the planner starts from what
+/// the viewer may see instead of scanning every delegation's meetings: lists stay flat as other
+/// delegations' data grows (`cargo bench --bench lists`).
+fn visible<'a>(viewer: Option<&DelegationId>) -> BoxedMeetings<'a> {
+    let query = meetings::table.into_boxed();
+    let Some(delegation_id) = viewer.map(|d| d.as_str().to_owned()) else {
+        return query.filter(meetings::confidentiality.eq("public"));
+    };
+    let shown = diesel::alias!(meetings as shown);
+    let taking_part = mp::table
+        .filter(mp::delegation_id.eq(delegation_id.clone()))
+        .select(mp::meeting_id);
+    let public = shown
+        .filter(shown.field(meetings::confidentiality).eq("public"))
+        .select(shown.field(meetings::id));
+    // From the viewer's memberships to their forums' meetings (not the other way round: a
+    // planner estimating "meetings per forum" from all forums would scan every forum meeting).
+    let in_forums = fm::table
+        .inner_join(shown.on(shown.field(meetings::forum_id).eq(fm::forum_id.nullable())))
+        .filter(fm::delegation_id.eq(delegation_id))
+        .filter(shown.field(meetings::confidentiality).eq("forum"))
+        .select(shown.field(meetings::id));
+    query.filter(meetings::id.eq_any(taking_part.union(public).union(in_forums)))
+}
+
+/// The meeting, if `viewer` may see it.
+pub fn find_visible(
+    conn: &mut DbConnection,
+    viewer: Option<&DelegationId>,
+    id: &MeetingId,
+) -> QueryResult<Option<MeetingRow>> {
+    visible(viewer)
+        .filter(meetings::id.eq(id.as_str().to_owned()))
+        .first(conn)
+        .optional()
+}
+
+/// Which of `ids` `viewer` may see.
+pub fn visible_among(
+    conn: &mut DbConnection,
+    viewer: Option<&DelegationId>,
+    ids: &[&str],
+) -> QueryResult<Vec<String>> {
+    let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
+    visible(viewer)
+        .filter(meetings::id.eq_any(ids))
+        .select(meetings::id)
+        .load(conn)
+}
+
+/// The filters of a meeting list; `title_or_description` is a `LIKE` pattern (lower case,
+/// `\` escapes).
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    pub participant: Option<String>,
+    pub status: Option<&'static str>,
+    pub forum_id: Option<String>,
+    pub channel_id: Option<String>,
+    pub title_or_description: Option<String>,
+    /// After this (start, id).
+    pub after: Option<(NaiveDateTime, String)>,
+    pub limit: i64,
+}
+
+diesel::define_sql_function!(
+    /// SQL `lower()`, on both backends.
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>)
+        -> diesel::sql_types::Nullable<diesel::sql_types::Text>
+);
+
+/// The meetings `viewer` may see that match `q`, by start and id.
+pub fn list_visible(
+    conn: &mut DbConnection,
+    viewer: Option<&DelegationId>,
+    q: &ListQuery,
+) -> QueryResult<Vec<MeetingRow>> {
+    let mut query = visible(viewer);
+    if let Some(from) = q.from {
+        query = query.filter(meetings::span_end_utc.gt(from));
+    }
+    if let Some(to) = q.to {
+        query = query.filter(meetings::span_start_utc.lt(to));
+    }
+    if let Some(participant) = &q.participant {
+        query = query.filter(
+            meetings::id.eq_any(
+                mp::table
+                    .filter(mp::delegation_id.eq(participant.clone()))
+                    .select(mp::meeting_id),
+            ),
+        );
+    }
+    if let Some(status) = q.status {
+        query = query.filter(meetings::status.eq(status));
+    }
+    if let Some(forum_id) = &q.forum_id {
+        query = query.filter(meetings::forum_id.eq(forum_id.clone()));
+    }
+    if let Some(channel_id) = &q.channel_id {
+        query = query.filter(meetings::channel_id.eq(channel_id.clone()));
+    }
+    if let Some(pattern) = &q.title_or_description {
+        query = query.filter(
+            lower(meetings::title.nullable())
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(meetings::description)
+                    .like(pattern.clone())
+                    .escape('\\')),
+        );
+    }
+    if let Some((t, id)) = &q.after {
+        query = query.filter(
+            meetings::start_utc
+                .gt(*t)
+                .or(meetings::start_utc.eq(*t).and(meetings::id.gt(id.clone()))),
+        );
+    }
+    query
+        .order((meetings::start_utc.asc(), meetings::id.asc()))
+        .limit(q.limit)
+        .load(conn)
+}
+
+/// Whether a window read counts cancelled meetings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cancelled {
+    Included,
+    Excluded,
+}
+
+/// The meetings `viewer` may see whose span overlaps `[from, to)` (`to`: None, open), by start.
+pub fn visible_in_window(
+    conn: &mut DbConnection,
+    viewer: Option<&DelegationId>,
+    from: NaiveDateTime,
+    to: Option<NaiveDateTime>,
+    cancelled: Cancelled,
+) -> QueryResult<Vec<MeetingRow>> {
+    let mut query = visible(viewer).filter(meetings::span_end_utc.gt(from));
+    if let Some(to) = to {
+        query = query.filter(meetings::span_start_utc.lt(to));
+    }
+    if cancelled == Cancelled::Excluded {
+        query = query.filter(meetings::status.ne("cancelled"));
+    }
+    query
+        .order((meetings::start_utc.asc(), meetings::id.asc()))
+        .load(conn)
+}
+
+/// The meetings `delegation_id` takes part in whose span ends after `since`, by start.
+pub fn taking_part_since(
+    conn: &mut DbConnection,
+    delegation_id: &DelegationId,
+    since: NaiveDateTime,
+) -> QueryResult<Vec<MeetingRow>> {
+    meetings::table
+        .filter(
+            meetings::id.eq_any(
+                mp::table
+                    .filter(mp::delegation_id.eq(delegation_id.as_str()))
+                    .filter(mp::span_end_utc.gt(since))
+                    .select(mp::meeting_id),
+            ),
+        )
+        .order((meetings::start_utc.asc(), meetings::id.asc()))
+        .load(conn)
+}
+
+/// Each of these delegations' meetings (with the delegation) whose span overlaps `[from, to)`:
+/// not cancelled, not declined by that delegation, and not `exclude`. Found through the
+/// participants' (delegation, span) index.
+pub fn busy_candidates(
+    conn: &mut DbConnection,
+    delegations: &[DelegationId],
+    (from, to): (NaiveDateTime, NaiveDateTime),
+    exclude: Option<&MeetingId>,
+) -> QueryResult<Vec<(String, MeetingRow)>> {
+    let delegations: Vec<&str> = delegations.iter().map(DelegationId::as_str).collect();
+    let mut query = mp::table
+        .inner_join(meetings::table)
+        .filter(mp::delegation_id.eq_any(delegations))
+        .filter(mp::span_end_utc.gt(from))
+        .filter(mp::span_start_utc.lt(to))
+        .filter(mp::response.ne("declined"))
+        .filter(meetings::status.ne("cancelled"))
+        .select((mp::delegation_id, meetings::all_columns))
+        .into_boxed();
+    if let Some(exclude) = exclude {
+        query = query.filter(meetings::id.ne(exclude.as_str().to_owned()));
+    }
+    query.load(conn)
+}
+
+/// Meetings whose instants were derived with another tz database than `tzdb_version`.
+pub fn derived_with_other_tzdb(
+    conn: &mut DbConnection,
+    tzdb_version: &str,
+) -> QueryResult<Vec<MeetingRow>> {
+    meetings::table
+        .filter(meetings::tzdb_version.ne(tzdb_version))
+        .load(conn)
+}
+
+/// Those of `ids` derived with `tzdb_version`.
+pub fn derived_with_tzdb(
+    conn: &mut DbConnection,
+    ids: &[String],
+    tzdb_version: &str,
+) -> QueryResult<Vec<MeetingRow>> {
+    meetings::table
+        .filter(meetings::id.eq_any(ids))
+        .filter(meetings::tzdb_version.eq(tzdb_version))
+        .load(conn)
+}
+
+/// Books a meeting: sequence 0, version 1.
+pub fn insert(
+    conn: &mut DbConnection,
+    id: &MeetingId,
+    host: &DelegationId,
+    values: &MeetingValues,
+) -> QueryResult<()> {
+    let at = now();
+    diesel::insert_into(meetings::table)
+        .values((
+            meetings::id.eq(id.as_str()),
+            meetings::host_delegation_id.eq(host.as_str()),
+            values!(values),
+            (
+                meetings::sequence.eq(0_i64),
+                meetings::version.eq(1_i64),
+                meetings::created_at.eq(at),
+                meetings::updated_at.eq(at),
+            ),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The versioned row: what `UPDATE … WHERE id = ? AND version = ?` writes and raises.
+#[derive(Clone, Copy, Debug)]
+pub struct Versioned<'a> {
+    pub id: &'a MeetingId,
+    /// The version read; the update applies only if it is still current.
+    pub version: i64,
+}
+
+/// Writes `values` and `sequence`, raising the version; answers the rows changed (0: the
+/// meeting is no longer at that version).
+pub fn update(
+    conn: &mut DbConnection,
+    row: Versioned<'_>,
+    sequence: i64,
+    values: &MeetingValues,
+) -> QueryResult<usize> {
+    diesel::update(
+        meetings::table
+            .filter(meetings::id.eq(row.id.as_str()))
+            .filter(meetings::version.eq(row.version)),
+    )
+    .set((
+        values!(values),
+        (
+            meetings::sequence.eq(sequence),
+            meetings::version.eq(row.version + 1),
+            meetings::updated_at.eq(now()),
+        ),
+    ))
+    .execute(conn)
+}
+
+/// Sets the status (a cancellation) and the sequence, raising the version.
+pub fn set_status(
+    conn: &mut DbConnection,
+    row: Versioned<'_>,
+    status: &str,
+    sequence: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        meetings::table
+            .filter(meetings::id.eq(row.id.as_str()))
+            .filter(meetings::version.eq(row.version)),
+    )
+    .set((
+        meetings::status.eq(status),
+        meetings::sequence.eq(sequence),
+        meetings::version.eq(row.version + 1),
+        meetings::updated_at.eq(now()),
+    ))
+    .execute(conn)
+}
+
+/// Raises the version only (an answer changed what the meeting shows).
+pub fn touch(conn: &mut DbConnection, row: Versioned<'_>) -> QueryResult<usize> {
+    diesel::update(
+        meetings::table
+            .filter(meetings::id.eq(row.id.as_str()))
+            .filter(meetings::version.eq(row.version)),
+    )
+    .set((
+        meetings::version.eq(row.version + 1),
+        meetings::updated_at.eq(now()),
+    ))
+    .execute(conn)
+}
+
+/// Sets the span and the sequence, raising the version (an occurrence changed).
+pub fn set_span(
+    conn: &mut DbConnection,
+    row: Versioned<'_>,
+    span: (NaiveDateTime, NaiveDateTime),
+    sequence: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        meetings::table
+            .filter(meetings::id.eq(row.id.as_str()))
+            .filter(meetings::version.eq(row.version)),
+    )
+    .set((
+        meetings::span_start_utc.eq(span.0),
+        meetings::span_end_utc.eq(span.1),
+        meetings::sequence.eq(sequence),
+        meetings::version.eq(row.version + 1),
+        meetings::updated_at.eq(now()),
+    ))
+    .execute(conn)
+}
+
+/// The instants of a meeting derived again under the bundled tz rules.
+pub struct Rederived {
+    pub start_utc: NaiveDateTime,
+    pub end_utc: NaiveDateTime,
+    pub span: (NaiveDateTime, NaiveDateTime),
+    pub tzdb_version: &'static str,
+    pub sequence: i64,
+    pub version: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn set_rederived(conn: &mut DbConnection, id: &MeetingId, r: &Rederived) -> QueryResult<()> {
+    diesel::update(meetings::table.filter(meetings::id.eq(id.as_str())))
+        .set((
+            meetings::start_utc.eq(r.start_utc),
+            meetings::end_utc.eq(r.end_utc),
+            meetings::span_start_utc.eq(r.span.0),
+            meetings::span_end_utc.eq(r.span.1),
+            meetings::tzdb_version.eq(r.tzdb_version),
+            meetings::sequence.eq(r.sequence),
+            meetings::version.eq(r.version),
+            meetings::updated_at.eq(r.updated_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
