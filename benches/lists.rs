@@ -20,9 +20,12 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection, SqliteConnection};
-use entente::config::Config;
-use entente::domain::zone::TZDB_VERSION;
+use diesel::{Connection, PgConnection};
+use entente::config::{Config, DatabaseUrl};
+use entente::domain::meeting::Confidentiality;
+use entente::domain::stored::{DelegationId, ForumId, UserId};
+use entente::store::seed::{self, SeedMeeting};
+use entente::store::{write_transaction, DbConnection, Store};
 use entente::Application;
 use serde_json::{json, Value};
 
@@ -249,94 +252,51 @@ async fn fixture(client: &Client, admin_password: &str) -> Fixture {
     }
 }
 
-fn id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
-/// SQL for the others' data: `n` meetings, `n / 10` channels, `n / 1000` forums.
-fn others_sql(n: usize, others: &[String]) -> Vec<String> {
+/// The others' data, through the shared seeding module (`entente::store::seed`): `n`
+/// meetings over all of 2027 (half `forum`-confidential in the others' forums), `n / 10`
+/// active channels with their history, `n / 1000` forums of ten members.
+fn seed_others(conn: &mut DbConnection, n: usize, others: &[DelegationId]) {
     let at = |minutes: usize| {
-        let t = chrono::NaiveDate::from_ymd_opt(2027, 1, 1)
+        chrono::NaiveDate::from_ymd_opt(2027, 1, 1)
             .unwrap()
             .and_hms_opt(0, 0, 0)
             .unwrap()
-            + chrono::TimeDelta::minutes(i64::try_from(minutes).unwrap());
-        t.format("%Y-%m-%d %H:%M:%S").to_string()
+            + chrono::TimeDelta::minutes(i64::try_from(minutes).unwrap())
     };
-    let now = at(0);
-    let mut statements = Vec::new();
-    let forums: Vec<String> = (0..(n / 1000).max(1)).map(|_| id()).collect();
-    let mut sql = String::new();
-    for (f, forum) in forums.iter().enumerate() {
-        writeln!(
-            sql,
-            "INSERT INTO forums VALUES ('{forum}', 'Forum {f}', NULL, 1, '{now}', '{now}');"
-        )
-        .unwrap();
-        for m in 0..10 {
-            let member = &others[(f + m) % others.len()];
-            writeln!(
-                sql,
-                "INSERT INTO forum_members VALUES ('{forum}', '{member}', '{now}') ON CONFLICT DO NOTHING;"
-            )
-            .unwrap();
-        }
-    }
-    statements.push(sql);
+    let forums: Vec<ForumId> = (0..(n / 1000).max(1))
+        .map(|f| {
+            let mut members: Vec<DelegationId> = (0..10)
+                .map(|m| others[(f + m) % others.len()].clone())
+                .collect();
+            members.dedup();
+            seed::forum(conn, &format!("Forum {f}"), &members).unwrap()
+        })
+        .collect();
     let year = 365 * 24 * 60;
-    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
-        let mut meetings = Vec::new();
-        let mut participants = Vec::new();
-        for &i in chunk {
-            let meeting = id();
-            let host = &others[i % others.len()];
-            let guest = &others[(i + 1) % others.len()];
-            let start = at(i * year / n);
-            let end = at(i * year / n + 60);
-            let (confidentiality, forum) = if i % 2 == 0 {
-                ("forum", format!("'{}'", forums[i % forums.len()]))
-            } else {
-                ("participants", "NULL".to_owned())
-            };
-            meetings.push(format!(
-                "('{meeting}', '{host}', 'Meeting {i}', NULL, NULL, 'UTC', '{start}', '{end}', NULL, \
-                 '{start}', '{end}', NULL, '{start}', '{end}', 'confirmed', '{confidentiality}', NULL, \
-                 {forum}, 0, 1, '{TZDB_VERSION}', '{now}', '{now}')"
-            ));
-            participants.push(format!(
-                "('{meeting}', '{host}', 'host', 'accepted', NULL, NULL, '{start}', '{end}'), \
-                 ('{meeting}', '{guest}', 'participant', 'pending', NULL, NULL, '{start}', '{end}')"
-            ));
-        }
-        statements.push(format!(
-            "INSERT INTO meetings VALUES {};\nINSERT INTO meeting_participants VALUES {};",
-            meetings.join(",\n"),
-            participants.join(",\n")
-        ));
+    let meetings: Vec<SeedMeeting<'_>> = (0..n)
+        .map(|i| {
+            let in_forum = i % 2 == 0;
+            SeedMeeting {
+                host: &others[i % others.len()],
+                guest: &others[(i + 1) % others.len()],
+                title: format!("Meeting {i}"),
+                start: at(i * year / n),
+                end: at(i * year / n + 60),
+                confidentiality: if in_forum {
+                    Confidentiality::Forum
+                } else {
+                    Confidentiality::Participants
+                },
+                forum: in_forum.then(|| &forums[i % forums.len()]),
+            }
+        })
+        .collect();
+    seed::meetings(conn, &meetings).unwrap();
+    let user = UserId::from("seed");
+    for i in 0..n / 10 {
+        let parties = (&others[i % others.len()], &others[(i + 7) % others.len()]);
+        seed::active_channel(conn, parties, &format!("Channel {i}"), &user).unwrap();
     }
-    for chunk in (0..n / 10).collect::<Vec<_>>().chunks(500) {
-        let mut channels = Vec::new();
-        let mut history = Vec::new();
-        for &i in chunk {
-            let channel = id();
-            let proposer = &others[i % others.len()];
-            let counterpart = &others[(i + 7) % others.len()];
-            channels.push(format!(
-                "('{channel}', '{proposer}', '{counterpart}', 'consultations', 'Channel {i}', NULL, \
-                 'active', NULL, 2, '{now}', '{now}')"
-            ));
-            history.push(format!(
-                "('{channel}', 1, 'proposed', NULL, 'proposed', NULL, 'u', 'u', '{proposer}', '{now}'), \
-                 ('{channel}', 2, 'transition', 'proposed', 'active', NULL, 'u', 'u', '{counterpart}', '{now}')"
-            ));
-        }
-        statements.push(format!(
-            "INSERT INTO channels VALUES {};\nINSERT INTO channel_history VALUES {};",
-            channels.join(",\n"),
-            history.join(",\n")
-        ));
-    }
-    statements
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -385,26 +345,23 @@ async fn run(backend: Backend, n: usize, report: &mut String) {
 
     let f = fixture(&client, admin_password).await;
     let seeding = Instant::now();
-    let statements = others_sql(n, &f.others);
-    match backend {
-        Backend::Sqlite => {
-            let path = url.trim_start_matches("sqlite://");
-            let mut conn = SqliteConnection::establish(path).unwrap();
-            conn.batch_execute("BEGIN").unwrap();
-            for s in &statements {
-                conn.batch_execute(s).unwrap();
-            }
-            conn.batch_execute("COMMIT; ANALYZE;").unwrap();
-        }
-        Backend::Postgres => {
-            let mut conn = PgConnection::establish(&url).unwrap();
-            conn.batch_execute("BEGIN").unwrap();
-            for s in &statements {
-                conn.batch_execute(s).unwrap();
-            }
-            conn.batch_execute("COMMIT; ANALYZE;").unwrap();
-        }
-    }
+    let store = Store::open(&DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
+    let others: Vec<DelegationId> = f
+        .others
+        .iter()
+        .map(|o| DelegationId::from(o.as_str()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = store.connection().unwrap();
+        write_transaction(&mut conn, |conn| {
+            seed_others(conn, n, &others);
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+        conn.batch_execute("ANALYZE").unwrap();
+    })
+    .await
+    .unwrap();
     let seeded = seeding.elapsed();
 
     let january = "from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z";

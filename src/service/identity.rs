@@ -230,7 +230,10 @@ pub async fn authenticate(
             match account {
                 Some(account) if account.token_generation == claims.gen => principal_of(account),
                 Some(_) => {
-                    tracing::info!(sub = %claims.sub, "token issued before the user's password was reset");
+                    tracing::info!(
+                        sub = %claims.sub,
+                        "token issued before the user's password was reset"
+                    );
                     Err(AppError::Unauthorized(
                         "the access token is missing, invalid or expired".into(),
                     ))

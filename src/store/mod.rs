@@ -15,6 +15,7 @@ pub mod migrate;
 pub mod overrides;
 pub mod participants;
 pub mod schema;
+pub mod seed;
 
 use std::time::Duration;
 

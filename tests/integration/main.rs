@@ -23,4 +23,5 @@ mod persistence;
 mod rederive;
 mod references;
 mod revocation;
+mod seeding;
 mod series;

@@ -78,7 +78,11 @@ fn record_original_wall_clock(conn: &mut DbConnection) -> Result<(), AppError> {
 fn rederive_override(zone: TimeZone, o: &OverrideRow, meeting_id: &str) -> (OverrideRow, bool) {
     let tz = zone.tz();
     let original_local = o.original_start_local.unwrap_or_else(|| {
-        tracing::warn!(%meeting_id, original = %o.original_start_utc, "override without its wall-clock original start: taken from its UTC key");
+        tracing::warn!(
+            %meeting_id,
+            original = %o.original_start_utc,
+            "override without its wall-clock original start: taken from its UTC key"
+        );
         time::to_local(o.original_start_utc.and_utc(), tz)
     });
     let disambiguation = o
@@ -115,7 +119,11 @@ fn rederive_meeting(
             .map(|slot| (zone, slot))
     });
     let Some((zone, slot)) = slot else {
-        tracing::warn!(meeting_id = %row.id, time_zone = %row.time_zone, "the meeting's local time is not valid under the new tz rules; left unchanged");
+        tracing::warn!(
+            meeting_id = %row.id,
+            time_zone = %row.time_zone,
+            "the meeting's local time is not valid under the new tz rules; left unchanged"
+        );
         outcome.unresolved.push(row.id);
         return Ok(());
     };
@@ -127,7 +135,11 @@ fn rederive_meeting(
     for o in &stored_overrides {
         let (new, invalid) = rederive_override(zone, o, &row.id);
         if invalid {
-            tracing::warn!(meeting_id = %row.id, original = %o.original_start_utc, "a moved occurrence's local time is not valid under the new tz rules; its instants are left unchanged");
+            tracing::warn!(
+                meeting_id = %row.id,
+                original = %o.original_start_utc,
+                "a moved occurrence's local time is not valid under the new tz rules; its instants are left unchanged"
+            );
             outcome.unresolved.push(format!(
                 "{} occurrence {}",
                 row.id,
@@ -137,7 +149,11 @@ fn rederive_meeting(
         if keys.insert(new.original_start_utc) {
             derived.push(new);
         } else {
-            tracing::warn!(meeting_id = %row.id, original = %new.original_start_utc, "two overrides now name the same occurrence; the later one is dropped");
+            tracing::warn!(
+                meeting_id = %row.id,
+                original = %new.original_start_utc,
+                "two overrides now name the same occurrence; the later one is dropped"
+            );
         }
     }
     let overrides_moved = derived.len() != stored_overrides.len()
