@@ -149,7 +149,7 @@ impl PageRequest {
 }
 
 /// One page of a list, as every list endpoint answers (`next_cursor`: null on the last page).
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

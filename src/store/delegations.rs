@@ -51,6 +51,20 @@ pub struct DelegationValues<'a> {
     pub contact_email: Option<&'a str>,
 }
 
+/// The columns of `DelegationValues`, for an insert and for an update alike.
+macro_rules! values {
+    ($v:expr) => {
+        (
+            delegations::code.eq($v.code),
+            delegations::name.eq($v.name),
+            delegations::kind.eq($v.kind),
+            delegations::time_zone.eq($v.time_zone),
+            delegations::working_hours.eq($v.working_hours),
+            delegations::contact_email.eq($v.contact_email),
+        )
+    };
+}
+
 pub fn find(conn: &mut DbConnection, id: &DelegationId) -> QueryResult<Option<DelegationRow>> {
     delegations::table.find(id.as_str()).first(conn).optional()
 }
@@ -151,12 +165,7 @@ pub fn insert(
     diesel::insert_into(delegations::table)
         .values((
             delegations::id.eq(id.as_str()),
-            delegations::code.eq(values.code),
-            delegations::name.eq(values.name),
-            delegations::kind.eq(values.kind),
-            delegations::time_zone.eq(values.time_zone),
-            delegations::working_hours.eq(values.working_hours),
-            delegations::contact_email.eq(values.contact_email),
+            values!(values),
             delegations::version.eq(1_i64),
             delegations::created_at.eq(at),
             delegations::updated_at.eq(at),
@@ -178,12 +187,7 @@ pub fn update(
             .filter(delegations::version.eq(version)),
     )
     .set((
-        delegations::code.eq(values.code),
-        delegations::name.eq(values.name),
-        delegations::kind.eq(values.kind),
-        delegations::time_zone.eq(values.time_zone),
-        delegations::working_hours.eq(values.working_hours),
-        delegations::contact_email.eq(values.contact_email),
+        values!(values),
         delegations::version.eq(version + 1),
         delegations::updated_at.eq(now()),
     ))

@@ -81,6 +81,27 @@ macro_rules! values {
     };
 }
 
+/// `UPDATE meetings … WHERE id = ? AND version = ?` for a `Versioned` row.
+macro_rules! update_versioned {
+    ($row:expr) => {
+        diesel::update(
+            meetings::table
+                .filter(meetings::id.eq($row.id.as_str()))
+                .filter(meetings::version.eq($row.version)),
+        )
+    };
+}
+
+/// The columns every versioned update sets: the next version, and when.
+macro_rules! next_version {
+    ($row:expr) => {
+        (
+            meetings::version.eq($row.version + 1),
+            meetings::updated_at.eq(now()),
+        )
+    };
+}
+
 type BoxedMeetings<'a> = meetings::BoxedQuery<'a, MultiBackend>;
 
 /// Meetings `viewer` may see (None: a platform admin, who belongs to no delegation): its
@@ -347,20 +368,13 @@ pub fn update(
     sequence: i64,
     values: &MeetingValues,
 ) -> QueryResult<usize> {
-    diesel::update(
-        meetings::table
-            .filter(meetings::id.eq(row.id.as_str()))
-            .filter(meetings::version.eq(row.version)),
-    )
-    .set((
-        values!(values),
-        (
+    update_versioned!(row)
+        .set((
+            values!(values),
             meetings::sequence.eq(sequence),
-            meetings::version.eq(row.version + 1),
-            meetings::updated_at.eq(now()),
-        ),
-    ))
-    .execute(conn)
+            next_version!(row),
+        ))
+        .execute(conn)
 }
 
 /// Sets the status (a cancellation) and the sequence, raising the version.
@@ -370,32 +384,18 @@ pub fn set_status(
     status: &str,
     sequence: i64,
 ) -> QueryResult<usize> {
-    diesel::update(
-        meetings::table
-            .filter(meetings::id.eq(row.id.as_str()))
-            .filter(meetings::version.eq(row.version)),
-    )
-    .set((
-        meetings::status.eq(status),
-        meetings::sequence.eq(sequence),
-        meetings::version.eq(row.version + 1),
-        meetings::updated_at.eq(now()),
-    ))
-    .execute(conn)
+    update_versioned!(row)
+        .set((
+            meetings::status.eq(status),
+            meetings::sequence.eq(sequence),
+            next_version!(row),
+        ))
+        .execute(conn)
 }
 
 /// Raises the version only (an answer changed what the meeting shows).
 pub fn touch(conn: &mut DbConnection, row: Versioned<'_>) -> QueryResult<usize> {
-    diesel::update(
-        meetings::table
-            .filter(meetings::id.eq(row.id.as_str()))
-            .filter(meetings::version.eq(row.version)),
-    )
-    .set((
-        meetings::version.eq(row.version + 1),
-        meetings::updated_at.eq(now()),
-    ))
-    .execute(conn)
+    update_versioned!(row).set(next_version!(row)).execute(conn)
 }
 
 /// Sets the span and the sequence, raising the version (an occurrence changed).
@@ -405,19 +405,14 @@ pub fn set_span(
     span: (NaiveDateTime, NaiveDateTime),
     sequence: i64,
 ) -> QueryResult<usize> {
-    diesel::update(
-        meetings::table
-            .filter(meetings::id.eq(row.id.as_str()))
-            .filter(meetings::version.eq(row.version)),
-    )
-    .set((
-        meetings::span_start_utc.eq(span.0),
-        meetings::span_end_utc.eq(span.1),
-        meetings::sequence.eq(sequence),
-        meetings::version.eq(row.version + 1),
-        meetings::updated_at.eq(now()),
-    ))
-    .execute(conn)
+    update_versioned!(row)
+        .set((
+            meetings::span_start_utc.eq(span.0),
+            meetings::span_end_utc.eq(span.1),
+            meetings::sequence.eq(sequence),
+            next_version!(row),
+        ))
+        .execute(conn)
 }
 
 /// The instants of a meeting derived again under the bundled tz rules.

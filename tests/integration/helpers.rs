@@ -9,6 +9,8 @@ use actix_web::dev::ServerHandle;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use entente::config::Config;
+use entente::domain::stored::MeetingId;
+use entente::service::meetings::Meeting;
 use entente::Application;
 use tempfile::TempDir;
 
@@ -296,6 +298,33 @@ impl TestApp {
         let text = response.text().await.expect("a body");
         assert_eq!(actual, status, "{method} {path}: {text}");
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// `expect`, read as the service's own type (`Meeting`, `Page<Channel>`, …): the answer
+    /// must have exactly the shape the API documents.
+    pub async fn expect_as<T: serde::de::DeserializeOwned>(
+        &self,
+        status: u16,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> T {
+        let value = self.expect(status, method, path, token, body).await;
+        serde_json::from_value(value.clone())
+            .unwrap_or_else(|e| panic!("{method} {path}: not the documented shape ({e}): {value}"))
+    }
+
+    /// Books a meeting as `token`: the meeting as the API answered it.
+    pub async fn book(&self, token: &str, booking: serde_json::Value) -> Meeting {
+        self.expect_as(201, "POST", "/api/v1/meetings", Some(token), Some(booking))
+            .await
+    }
+
+    /// A meeting as `token` sees it.
+    pub async fn meeting(&self, token: &str, id: &MeetingId) -> Meeting {
+        let path = format!("/api/v1/meetings/{id}");
+        self.expect_as(200, "GET", &path, Some(token), None).await
     }
 
     /// `call`, expecting a problem with this status and code; returns its body.

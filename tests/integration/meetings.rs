@@ -1,6 +1,8 @@
 //! Meetings across time zones: booking, the time model over HTTP, conflicts, changes,
 //! cancellation, answers, visibility (BOLA), lists, the schedule, idempotency and concurrency.
 
+use entente::domain::meeting::Response;
+use entente::service::meetings::Meeting;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, TestApp, TestDatabase, World};
@@ -808,15 +810,15 @@ async fn cancelling_keeps_the_meeting(app: TestApp) {
 
 async fn participants_answer(app: TestApp) {
     let w = app.world().await;
-    let m = book(
-        &app,
-        w.token("a-scheduler"),
-        booking(&[&w.b], "UTC", "2027-05-03T10:00", "2027-05-03T11:00"),
-    )
-    .await;
-    let path = format!("/api/v1/meetings/{}/response", m["id"].as_str().unwrap());
-    let answered = app
-        .expect(
+    let m = app
+        .book(
+            w.token("a-scheduler"),
+            booking(&[&w.b], "UTC", "2027-05-03T10:00", "2027-05-03T11:00"),
+        )
+        .await;
+    let path = format!("/api/v1/meetings/{}/response", m.id);
+    let answered: Meeting = app
+        .expect_as(
             200,
             "POST",
             &path,
@@ -824,16 +826,15 @@ async fn participants_answer(app: TestApp) {
             Some(json!({"response": "tentative", "comment": "Pending instructions"})),
         )
         .await;
-    let b = &answered["participants"][1];
+    let b = &answered.participants[1];
     assert_eq!(
-        (b["response"].as_str(), b["comment"].as_str()),
-        (Some("tentative"), Some("Pending instructions"))
+        (b.response, b.comment.as_deref()),
+        (Response::Tentative, Some("Pending instructions"))
     );
-    assert!(b["responded_at"].is_string());
-    assert_eq!(
-        (answered["version"].as_i64(), answered["sequence"].as_i64()),
-        (Some(2), Some(0))
-    );
+    assert!(b.responded_at.is_some());
+    assert_eq!((answered.version, answered.sequence), (2, 0));
+    let seen = app.meeting(w.token("a-viewer"), &m.id).await;
+    assert_eq!(seen.participants, answered.participants);
     app.expect_problem(
         403,
         "forbidden",

@@ -3,8 +3,12 @@
 //! thing.
 
 use chrono::{NaiveDate, TimeDelta};
-use entente::domain::meeting::Confidentiality;
+use entente::domain::channel::{ChannelStatus, HistoryEvent};
+use entente::domain::meeting::{Confidentiality, Format, MeetingStatus};
 use entente::domain::stored::{DelegationId, UserId};
+use entente::service::channels::{Channel, HistoryEntry};
+use entente::service::meetings::{Meeting, Schedule};
+use entente::service::Page;
 use entente::store::seed::{self, SeedMeeting};
 use entente::store::write_transaction;
 
@@ -55,8 +59,8 @@ async fn seeded_history_reads_back_through_the_api(app: TestApp) {
     .unwrap()
     .unwrap();
 
-    let page = app
-        .expect(
+    let page: Page<Meeting> = app
+        .expect_as(
             200,
             "GET",
             "/api/v1/meetings?from=2027-05-01T00:00:00Z&to=2027-06-01T00:00:00Z&limit=100",
@@ -64,19 +68,21 @@ async fn seeded_history_reads_back_through_the_api(app: TestApp) {
             None,
         )
         .await;
-    let items = page["items"].as_array().unwrap();
-    assert_eq!(items.len(), 20, "{page}");
-    for (d, item) in items.iter().enumerate() {
-        assert_eq!(item["title"], format!("Seeded {d}"));
-        assert_eq!(item["status"], "confirmed");
-        assert_eq!(item["format"], "bilateral");
-        assert_eq!(item["start_utc"], format!("2027-05-{:02}T09:00:00Z", d + 1));
-        assert_eq!(item["participants"].as_array().unwrap().len(), 2);
-        let forum_id = (d % 4 == 0).then(|| forum.as_str());
-        assert_eq!(item["forum_id"].as_str(), forum_id);
+    assert_eq!(page.items.len(), 20);
+    for (d, meeting) in page.items.iter().enumerate() {
+        assert_eq!(meeting.title, format!("Seeded {d}"));
+        assert_eq!(meeting.status, MeetingStatus::Confirmed);
+        assert_eq!(meeting.format, Format::Bilateral);
+        let start = format!("2027-05-{:02}T09:00:00Z", d + 1);
+        assert_eq!(
+            entente::domain::time::fmt_instant(&meeting.start_utc),
+            start
+        );
+        assert_eq!(meeting.participants.len(), 2);
+        assert_eq!(meeting.forum_id.as_ref(), (d % 4 == 0).then_some(&forum));
     }
-    let schedule = app
-        .expect(
+    let schedule: Schedule = app
+        .expect_as(
             200,
             "GET",
             "/api/v1/schedule?from=2027-05-01T00:00:00Z&to=2027-05-08T00:00:00Z&tz=UTC",
@@ -84,18 +90,15 @@ async fn seeded_history_reads_back_through_the_api(app: TestApp) {
             None,
         )
         .await;
-    assert_eq!(schedule["occurrences"].as_array().unwrap().len(), 7);
+    assert_eq!(schedule.occurrences.len(), 7);
 
     let path = format!("/api/v1/channels/{channel}");
-    let seen = app
-        .expect(200, "GET", &path, Some(w.token("b-admin")), None)
+    let seen: Channel = app
+        .expect_as(200, "GET", &path, Some(w.token("b-admin")), None)
         .await;
-    assert_eq!(
-        (seen["status"].as_str(), seen["version"].as_i64()),
-        (Some("active"), Some(2))
-    );
-    let history = app
-        .expect(
+    assert_eq!((seen.status, seen.version), (ChannelStatus::Active, 2));
+    let history: Page<HistoryEntry> = app
+        .expect_as(
             200,
             "GET",
             &format!("{path}/history"),
@@ -103,11 +106,6 @@ async fn seeded_history_reads_back_through_the_api(app: TestApp) {
             None,
         )
         .await;
-    let events: Vec<&str> = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
-    assert_eq!(events, ["proposed", "transition"]);
+    let events: Vec<HistoryEvent> = history.items.iter().map(|e| e.event).collect();
+    assert_eq!(events, [HistoryEvent::Proposed, HistoryEvent::Transition]);
 }
