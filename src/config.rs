@@ -105,6 +105,8 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 pub struct Config {
     pub database_url: DatabaseUrl,
     pub database_pool_size: u32,
+    /// How many password hashes (argon2) may run at once.
+    pub password_concurrency: usize,
     pub bind: SocketAddr,
     pub jwt_secret: Option<Secret>,
     pub jwt_previous_secrets: Vec<Secret>,
@@ -159,6 +161,19 @@ impl Config {
             DatabaseUrl::parse(get("ENTENTE_DATABASE_URL").unwrap_or("sqlite://entente.db"))
                 .map_err(|m| fail("ENTENTE_DATABASE_URL", m))?;
 
+        let password_concurrency = match get("ENTENTE_PASSWORD_CONCURRENCY") {
+            None => std::thread::available_parallelism().map_or(1, |n| n.get().div_ceil(2)),
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| {
+                    fail(
+                        "ENTENTE_PASSWORD_CONCURRENCY",
+                        format!("'{v}' is not a whole number from 1 to 64"),
+                    )
+                })?,
+        };
         let database_pool_size = match get("ENTENTE_DATABASE_POOL_SIZE") {
             None => 10,
             Some(v) => v
@@ -324,6 +339,7 @@ impl Config {
             trusted_proxies,
             database_url,
             database_pool_size,
+            password_concurrency,
             bind,
             jwt_secret,
             jwt_previous_secrets,

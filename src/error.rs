@@ -164,8 +164,8 @@ impl From<diesel::result::Error> for AppError {
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Pool(cause) => {
-                tracing::warn!(error = %cause, "no database connection available in time");
+            StoreError::Busy(_) | StoreError::Connect(_) => {
+                tracing::warn!(error = %error, "no database connection available in time");
                 Self::Unavailable {
                     detail: "the service is busy: try again shortly".into(),
                     retry_after: Duration::from_secs(1),

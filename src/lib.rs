@@ -85,6 +85,9 @@ impl Application {
         });
         let state = web::Data::new(AppState {
             store,
+            passwords: Arc::new(auth::password::PasswordWork::new(
+                config.password_concurrency,
+            )),
             config: Arc::new(config),
             keys: Arc::new(startup.keys.clone()),
         });

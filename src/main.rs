@@ -18,6 +18,7 @@ const ENVIRONMENT: &str = "\
 Configuration (environment variables, all optional):
   ENTENTE_DATABASE_URL          sqlite://entente.db (default) or postgres://user:pass@host/db
   ENTENTE_DATABASE_POOL_SIZE    connections per instance (default 10)
+  ENTENTE_PASSWORD_CONCURRENCY  password hashes at once (default: half the cores, at least 1)
   ENTENTE_BIND                  listen address (default 127.0.0.1:8080)
   ENTENTE_ADMIN_PASSWORD        the first platform admin's password (first start only)
   ENTENTE_JWT_SECRET            token signing key, 32 bytes or more (default: generated, kept in the database)
@@ -173,6 +174,7 @@ fn admin(config: &Config, Admin { create, command }: Admin) -> Result<(), String
             ));
         }
     }
+    let passwords = entente::auth::password::PasswordWork::new(config.password_concurrency);
     let store = Store::open(&config.database_url, 2)
         .map_err(|e| format!("ENTENTE_DATABASE_URL: cannot open the database: {e}"))?;
     let startup =
@@ -228,7 +230,7 @@ fn admin(config: &Config, Admin { create, command }: Admin) -> Result<(), String
                     password,
                     role,
                 };
-                let created = users::create(&store, &ctx, delegation_id, input)
+                let created = users::create((&store, &passwords), &ctx, delegation_id, input)
                     .await
                     .map_err(problem_line)?;
                 println!(
@@ -240,7 +242,7 @@ fn admin(config: &Config, Admin { create, command }: Admin) -> Result<(), String
             }
             AdminCommand::ResetPassword { username } => {
                 let password = read_new_password()?;
-                let user = users::reset_password(&store, &ctx, &username, &password)
+                let user = users::reset_password((&store, &passwords), &ctx, &username, &password)
                     .await
                     .map_err(problem_line)?;
                 println!("password of {} reset", user.username);

@@ -81,8 +81,7 @@ pub async fn login(
     let client = super::http::client_address(&req, &state.config.trusted_proxies);
     let response = identity::login(
         &state.store,
-        &state.config,
-        &state.keys,
+        (&state.config, &state.keys, &state.passwords),
         body.into_inner(),
         client,
     )

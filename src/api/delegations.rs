@@ -141,7 +141,7 @@ pub async fn create_user(
 ) -> Result<HttpResponse, AppError> {
     let delegation_id = id.into_inner();
     let user = users::create(
-        &state.store,
+        (&state.store, &state.passwords),
         &caller.0,
         Some(delegation_id.clone()),
         body.into_inner(),

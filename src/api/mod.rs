@@ -33,6 +33,8 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub keys: Arc<KeyRing>,
+    /// Bounded argon2 work (logins, new users).
+    pub passwords: Arc<crate::auth::password::PasswordWork>,
 }
 
 /// Largest accepted request body (API.md): 1 MiB.

@@ -18,6 +18,7 @@ use crate::domain::stored::{string_enum, DelegationId, FeedId, MeetingId, UserId
 use crate::error::{AppError, FieldError};
 use crate::store::feeds::{self as rows, FeedRow};
 use crate::store::meetings::{self as meeting_rows, Cancelled, MeetingRow};
+use crate::store::windows::Window;
 use crate::store::{delegations, is_unique_violation, now, stored, DbConnection, Store};
 
 /// A feed holds meetings from this many days ago on.
@@ -343,16 +344,19 @@ pub async fn feed_calendar(store: &Store, token: String) -> Result<Option<String
                 delegation_id: found.owner_delegation_id.map(DelegationId::from),
             };
             let since = (Utc::now() - TimeDelta::days(FEED_PAST_DAYS)).naive_utc();
+            let window = Window {
+                from: since,
+                to: None,
+            };
             let rows = match (stored(&found.scope)?, &owner.delegation_id) {
                 (FeedScope::Participating, Some(d)) => {
-                    meeting_rows::taking_part_since(conn, d, since)?
+                    meeting_rows::taking_part_in(conn, d, window)?
                 }
                 (FeedScope::Participating, None) => Vec::new(),
                 (FeedScope::Visible, viewer) => meeting_rows::visible_in_window(
                     conn,
                     viewer.as_ref(),
-                    since,
-                    None,
+                    window,
                     Cancelled::Included,
                 )?,
             };

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::delegations::{self, Delegation};
 use crate::auth::keys::KeyRing;
+use crate::auth::password::PasswordWork;
 use crate::auth::{jwt, password};
 use crate::config::{Config, LoginThrottle};
 use crate::domain::access::Principal;
@@ -95,8 +96,7 @@ fn principal_of(account: AccountRow) -> Result<Principal, AppError> {
 /// costs the same argon2 work as a known one.
 pub async fn login(
     store: &Store,
-    config: &Config,
-    keys: &KeyRing,
+    (config, keys, passwords): (&Config, &KeyRing, &PasswordWork),
     credentials: Credentials,
     client: Option<IpAddr>,
 ) -> Result<LoginResponse, AppError> {
@@ -162,16 +162,16 @@ pub async fn login(
 
     let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
     let given = credentials.password;
-    let matches = tokio::task::spawn_blocking(move || match stored_hash {
-        Some(hash) => password::verify(&given, &hash),
-        None => {
-            // Same work as a real check, so that timing does not tell whether the user exists.
-            let _ = password::verify(&given, password::dummy_hash());
-            false
-        }
-    })
-    .await
-    .map_err(AppError::internal)?;
+    let matches = passwords
+        .run(move || match stored_hash {
+            Some(hash) => password::verify(&given, &hash),
+            None => {
+                // Same work as a real check, so that timing does not tell whether the user exists.
+                let _ = password::verify(&given, password::dummy_hash());
+                false
+            }
+        })
+        .await?;
 
     match (account, matches) {
         (Some(account), true) => {

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::audit::{self, Entry};
 use super::{check_version, Context, Page, PageRequest};
-use crate::auth::password;
+use crate::auth::password::{self, PasswordWork};
 use crate::domain::identity::{check_new_password, Role, Username};
 use crate::domain::stored::{DelegationId, UserId};
 use crate::error::{AppError, FieldError};
@@ -75,14 +75,23 @@ fn authorize(
     Ok(())
 }
 
-fn hash_new_password(plain: &str, field: &str) -> Result<String, AppError> {
+/// Checks a new password, then hashes it as bounded password work (off the async workers).
+async fn hash_new_password(
+    passwords: &PasswordWork,
+    plain: &str,
+    field: &str,
+) -> Result<String, AppError> {
     check_new_password(plain)
         .map_err(|m| AppError::invalid_fields(vec![FieldError::new(field, m)]))?;
-    password::hash(plain).map_err(AppError::internal)
+    let plain = plain.to_owned();
+    passwords
+        .run(move || password::hash(&plain))
+        .await?
+        .map_err(AppError::internal)
 }
 
 pub async fn create(
-    store: &Store,
+    (store, passwords): (&Store, &PasswordWork),
     ctx: &Context,
     delegation_id: Option<DelegationId>,
     input: NewUser,
@@ -117,7 +126,7 @@ pub async fn create(
         ));
     }
     // Hashing is deliberately slow: do it before taking a connection and the write lock.
-    let hash = hash_new_password(&input.password, "password")?;
+    let hash = hash_new_password(passwords, &input.password, "password").await?;
     let ctx = ctx.clone();
     store
         .write(move |conn| {
@@ -223,14 +232,14 @@ pub async fn deactivate(
 
 /// Sets a new password (the `entente admin reset-password` command).
 pub async fn reset_password(
-    store: &Store,
+    (store, passwords): (&Store, &PasswordWork),
     ctx: &Context,
     username: &str,
     new_password: &str,
 ) -> Result<User, AppError> {
     let username = Username::parse(username)
         .map_err(|m| AppError::invalid_fields(vec![FieldError::new("username", m)]))?;
-    let hash = hash_new_password(new_password, "password")?;
+    let hash = hash_new_password(passwords, new_password, "password").await?;
     let ctx = ctx.clone();
     store
         .write(move |conn| {

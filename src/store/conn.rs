@@ -2,9 +2,8 @@
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
-use diesel::r2d2::R2D2Connection;
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, QueryResult, RunQueryDsl};
+use diesel::{Connection, ConnectionError, QueryResult, RunQueryDsl};
 
 use crate::config::DatabaseUrl;
 
@@ -22,45 +21,52 @@ pub const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
      PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON;";
 
-/// Opens connections for the pool. The backend is chosen from the URL scheme here (not by the
-/// derived `establish`, which tries each backend in turn and hides the real error).
+/// Opens connections. The backend is chosen from the URL scheme here (not by the derived
+/// `establish`, which tries each backend in turn and hides the real error).
 #[derive(Debug, Clone)]
-pub struct ConnectionManager {
+pub struct Connector {
     url: DatabaseUrl,
 }
 
-impl ConnectionManager {
+/// Why a connection could not be opened (the backend's own message).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    #[error("setting up the connection: {0}")]
+    Setup(#[from] diesel::result::Error),
+}
+
+impl Connector {
     pub fn new(url: DatabaseUrl) -> Self {
         Self { url }
     }
-}
 
-impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
-    type Error = diesel::r2d2::Error;
-
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
+    pub fn connect(&self) -> Result<DbConnection, ConnectError> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
-                let path = path.to_string_lossy();
-                let mut conn = SqliteConnection::establish(&path)
-                    .map_err(diesel::r2d2::Error::ConnectionError)?;
-                conn.batch_execute(SQLITE_PRAGMAS)
-                    .map_err(diesel::r2d2::Error::QueryError)?;
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                conn.batch_execute(SQLITE_PRAGMAS)?;
                 Ok(DbConnection::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
-                .map(DbConnection::Postgres)
-                .map_err(diesel::r2d2::Error::ConnectionError),
+            DatabaseUrl::Postgres(url) => Ok(DbConnection::Postgres(PgConnection::establish(url)?)),
         }
     }
+}
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
-    }
+/// Whether the connection still answers (a trivial statement).
+pub fn ping(conn: &mut DbConnection) -> QueryResult<()> {
+    conn.batch_execute("SELECT 1")
+}
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
+/// Whether the connection was left in a state it cannot be used from (a transaction that could
+/// not be closed): it is then dropped and a new one opened.
+pub fn is_broken(conn: &mut DbConnection) -> bool {
+    match conn {
+        DbConnection::Sqlite(inner) => AnsiTransactionManager::is_broken_transaction_manager(inner),
+        DbConnection::Postgres(inner) => {
+            AnsiTransactionManager::is_broken_transaction_manager(inner)
+        }
     }
 }
 

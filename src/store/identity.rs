@@ -154,20 +154,26 @@ pub fn deactivate(conn: &mut DbConnection, id: &UserId, version: i64) -> QueryRe
     .execute(conn)
 }
 
-/// An active user's account: by username (login) or by id (a token's subject).
+/// An active user's account: by username (login) or by id (a token's subject). Each lookup
+/// is one fixed statement, prepared once per connection (diesel caches statements that are not
+/// boxed): it runs on every authenticated request.
 pub fn active_account(
     conn: &mut DbConnection,
     by: AccountKey<'_>,
 ) -> QueryResult<Option<AccountRow>> {
-    let query = users::table
-        .filter(users::active.eq(true))
-        .select(ACCOUNT_COLUMNS)
-        .into_boxed();
-    let query = match by {
-        AccountKey::Username(username) => query.filter(users::username.eq(username.to_owned())),
-        AccountKey::Id(id) => query.filter(users::id.eq(id.as_str().to_owned())),
-    };
-    query.first(conn).optional()
+    let active = users::table.filter(users::active.eq(true));
+    match by {
+        AccountKey::Username(username) => active
+            .filter(users::username.eq(username))
+            .select(ACCOUNT_COLUMNS)
+            .first(conn)
+            .optional(),
+        AccountKey::Id(id) => active
+            .filter(users::id.eq(id.as_str()))
+            .select(ACCOUNT_COLUMNS)
+            .first(conn)
+            .optional(),
+    }
 }
 
 /// Any user's account by username, active or not (a password reset).

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::conn::MultiBackend;
 use super::schema::{forum_members as fm, meeting_participants as mp, meetings};
+use super::windows::{self, Answers, Window};
 use super::{now, DbConnection};
 use crate::domain::stored::{DelegationId, MeetingId};
 
@@ -108,30 +109,31 @@ type BoxedMeetings<'a> = meetings::BoxedQuery<'a, MultiBackend>;
 /// delegation takes part, the meeting is public, or it is `forum`-confidential in a forum the
 /// delegation is (now) a member of.
 ///
-/// Written as `id IN (… UNION … UNION …)`, each branch served by its own index (participants by
-/// delegation, meetings by confidentiality, meetings by forum), so the planner starts from what
-/// the viewer may see instead of scanning every delegation's meetings: lists stay flat as other
-/// delegations' data grows (`cargo bench --bench lists`).
+/// Written per row (`EXISTS` on the participant and the membership, each one index lookup), for
+/// reads that name their meetings (by id, or a page of a list). Reads of a time window start
+/// from the window instead (`store::windows`), so that neither costs what the viewer's history
+/// or other delegations' data holds.
 fn visible<'a>(viewer: Option<&DelegationId>) -> BoxedMeetings<'a> {
     let query = meetings::table.into_boxed();
     let Some(delegation_id) = viewer.map(|d| d.as_str().to_owned()) else {
         return query.filter(meetings::confidentiality.eq("public"));
     };
-    let shown = diesel::alias!(meetings as shown);
-    let taking_part = mp::table
-        .filter(mp::delegation_id.eq(delegation_id.clone()))
-        .select(mp::meeting_id);
-    let public = shown
-        .filter(shown.field(meetings::confidentiality).eq("public"))
-        .select(shown.field(meetings::id));
-    // From the viewer's memberships to their forums' meetings (not the other way round: a
-    // planner estimating "meetings per forum" from all forums would scan every forum meeting).
-    let in_forums = fm::table
-        .inner_join(shown.on(shown.field(meetings::forum_id).eq(fm::forum_id.nullable())))
-        .filter(fm::delegation_id.eq(delegation_id))
-        .filter(shown.field(meetings::confidentiality).eq("forum"))
-        .select(shown.field(meetings::id));
-    query.filter(meetings::id.eq_any(taking_part.union(public).union(in_forums)))
+    let taking_part = diesel::dsl::exists(
+        mp::table
+            .filter(mp::meeting_id.eq(meetings::id))
+            .filter(mp::delegation_id.eq(delegation_id.clone())),
+    );
+    let member = diesel::dsl::exists(
+        fm::table
+            .filter(fm::forum_id.nullable().eq(meetings::forum_id))
+            .filter(fm::delegation_id.eq(delegation_id)),
+    );
+    query.filter(
+        meetings::confidentiality
+            .eq("public")
+            .or(taking_part)
+            .or(meetings::confidentiality.eq("forum").and(member)),
+    )
 }
 
 /// The meeting, if `viewer` may see it.
@@ -157,6 +159,35 @@ pub fn visible_among(
         .filter(meetings::id.eq_any(ids))
         .select(meetings::id)
         .load(conn)
+}
+
+/// The most ids one statement binds (both backends take far more; this keeps statements small).
+const IDS_PER_STATEMENT: usize = 5_000;
+
+/// These meetings, by start and id.
+fn by_ids<'a>(ids: Vec<String>) -> BoxedMeetings<'a> {
+    meetings::table
+        .filter(meetings::id.eq_any(ids))
+        .order((meetings::start_utc.asc(), meetings::id.asc()))
+        .into_boxed()
+}
+
+/// These meetings (however many), by start and id; cancelled ones only if `cancelled` says so.
+fn load_by_ids(
+    conn: &mut DbConnection,
+    ids: Vec<String>,
+    cancelled: Cancelled,
+) -> QueryResult<Vec<MeetingRow>> {
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let mut query = by_ids(chunk.to_vec());
+        if cancelled == Cancelled::Excluded {
+            query = query.filter(meetings::status.ne("cancelled"));
+        }
+        rows.extend(query.load::<MeetingRow>(conn)?);
+    }
+    rows.sort_by(|a, b| (a.start_utc, &a.id).cmp(&(b.start_utc, &b.id)));
+    Ok(rows)
 }
 
 /// The filters of a meeting list; `title_or_description` is a `LIKE` pattern (lower case,
@@ -187,10 +218,19 @@ pub fn list_visible(
     viewer: Option<&DelegationId>,
     q: &ListQuery,
 ) -> QueryResult<Vec<MeetingRow>> {
-    let mut query = visible(viewer);
-    if let Some(from) = q.from {
-        query = query.filter(meetings::span_end_utc.gt(from));
-    }
+    let mut query = match q.from {
+        // A window: only what lies in it is read (a window holding more than one statement
+        // binds is read through the per-row visibility instead).
+        Some(from) => {
+            let ids = windows::visible_ids(conn, viewer, Window { from, to: q.to })?;
+            if ids.len() <= IDS_PER_STATEMENT {
+                by_ids(ids)
+            } else {
+                visible(viewer).filter(meetings::span_end_utc.gt(from))
+            }
+        }
+        None => visible(viewer),
+    };
     if let Some(to) = q.to {
         query = query.filter(meetings::span_start_utc.lt(to));
     }
@@ -242,68 +282,59 @@ pub enum Cancelled {
     Excluded,
 }
 
-/// The meetings `viewer` may see whose span overlaps `[from, to)` (`to`: None, open), by start.
+/// The meetings `viewer` may see whose span overlaps the window, by start.
 pub fn visible_in_window(
     conn: &mut DbConnection,
     viewer: Option<&DelegationId>,
-    from: NaiveDateTime,
-    to: Option<NaiveDateTime>,
+    window: Window,
     cancelled: Cancelled,
 ) -> QueryResult<Vec<MeetingRow>> {
-    let mut query = visible(viewer).filter(meetings::span_end_utc.gt(from));
-    if let Some(to) = to {
-        query = query.filter(meetings::span_start_utc.lt(to));
-    }
-    if cancelled == Cancelled::Excluded {
-        query = query.filter(meetings::status.ne("cancelled"));
-    }
-    query
-        .order((meetings::start_utc.asc(), meetings::id.asc()))
-        .load(conn)
+    let ids = windows::visible_ids(conn, viewer, window)?;
+    load_by_ids(conn, ids, cancelled)
 }
 
-/// The meetings `delegation_id` takes part in whose span ends after `since`, by start.
-pub fn taking_part_since(
+/// The meetings `delegation_id` takes part in whose span overlaps the window, by start.
+pub fn taking_part_in(
     conn: &mut DbConnection,
     delegation_id: &DelegationId,
-    since: NaiveDateTime,
+    window: Window,
 ) -> QueryResult<Vec<MeetingRow>> {
-    meetings::table
-        .filter(
-            meetings::id.eq_any(
-                mp::table
-                    .filter(mp::delegation_id.eq(delegation_id.as_str()))
-                    .filter(mp::span_end_utc.gt(since))
-                    .select(mp::meeting_id),
-            ),
-        )
-        .order((meetings::start_utc.asc(), meetings::id.asc()))
-        .load(conn)
+    let ids = windows::participations(conn, &[delegation_id.as_str()], window, Answers::Any)?
+        .into_iter()
+        .map(|(meeting_id, _)| meeting_id)
+        .collect();
+    load_by_ids(conn, ids, Cancelled::Included)
 }
 
-/// Each of these delegations' meetings (with the delegation) whose span overlaps `[from, to)`:
-/// not cancelled, not declined by that delegation, and not `exclude`. Found through the
-/// participants' (delegation, span) index.
+/// Each of these delegations' meetings (with the delegation) whose span overlaps the window:
+/// not cancelled, not declined by that delegation, and not `exclude`.
 pub fn busy_candidates(
     conn: &mut DbConnection,
     delegations: &[DelegationId],
-    (from, to): (NaiveDateTime, NaiveDateTime),
+    window: Window,
     exclude: Option<&MeetingId>,
 ) -> QueryResult<Vec<(String, MeetingRow)>> {
     let delegations: Vec<&str> = delegations.iter().map(DelegationId::as_str).collect();
-    let mut query = mp::table
-        .inner_join(meetings::table)
-        .filter(mp::delegation_id.eq_any(delegations))
-        .filter(mp::span_end_utc.gt(from))
-        .filter(mp::span_start_utc.lt(to))
-        .filter(mp::response.ne("declined"))
-        .filter(meetings::status.ne("cancelled"))
-        .select((mp::delegation_id, meetings::all_columns))
-        .into_boxed();
-    if let Some(exclude) = exclude {
-        query = query.filter(meetings::id.ne(exclude.as_str().to_owned()));
-    }
-    query.load(conn)
+    let taking_part = windows::participations(conn, &delegations, window, Answers::NotDeclined)?;
+    let ids: Vec<String> = taking_part
+        .iter()
+        .map(|(meeting_id, _)| meeting_id.clone())
+        .filter(|id| exclude.is_none_or(|e| e.as_str() != id))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let rows: std::collections::HashMap<String, MeetingRow> =
+        load_by_ids(conn, ids, Cancelled::Excluded)?
+            .into_iter()
+            .map(|row| (row.id.clone(), row))
+            .collect();
+    Ok(taking_part
+        .into_iter()
+        .filter_map(|(meeting_id, delegation_id)| {
+            rows.get(&meeting_id)
+                .map(|row| (delegation_id, row.clone()))
+        })
+        .collect())
 }
 
 /// Meetings whose instants were derived with another tz database than `tzdb_version`.

@@ -16,49 +16,109 @@ pub mod overrides;
 pub mod participants;
 pub mod schema;
 pub mod seed;
+pub mod windows;
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tracing::Span;
 
-pub use conn::{lock_row, write_transaction, ConnectionManager, DbConnection, Locked};
+pub use conn::{lock_row, write_transaction, ConnectError, Connector, DbConnection, Locked};
 
 use crate::config::DatabaseUrl;
 use crate::domain::stored::StringEnum;
 use crate::error::AppError;
 
-pub type Pool = r2d2::Pool<ConnectionManager>;
-
 /// What can go wrong below the service layer, before a query even runs.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("no database connection available: {0}")]
-    Pool(#[from] r2d2::Error),
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] ConnectError),
+    /// Every connection stayed busy for as long as a request may wait for one.
+    #[error("no database connection was free within {0:?}")]
+    Busy(Duration),
     #[error("database error: {0}")]
     Query(#[from] diesel::result::Error),
-    #[error("blocking task failed: {0}")]
-    Blocking(String),
+    #[error("database worker failed: {0}")]
+    Worker(String),
+}
+
+/// How long a request waits for a free connection before it is told to come back (503).
+pub const QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection idle for longer is checked (a trivial statement) before its next use, so that
+/// one the server closed meanwhile is replaced instead of failing a request.
+const IDLE_CHECK: Duration = Duration::from_secs(5);
+
+type Job = Box<dyn FnOnce(Result<&mut DbConnection, StoreError>) + Send>;
+
+struct Queued {
+    at: Instant,
+    job: Job,
+}
+
+/// Occupancy, for metrics.
+#[derive(Default)]
+struct Counters {
+    open: AtomicU32,
+    busy: AtomicU32,
 }
 
 /// The shared handle to the database. Cheap to clone.
+///
+/// Database work runs on a fixed set of worker threads, one per connection, each keeping its
+/// connection open: a request's closure is queued to whichever worker is free, runs there, and
+/// its result comes back to the async task. So the number of threads (and of allocator arenas
+/// and SQLite page caches) is bounded by the pool size, no thread ever waits for a connection,
+/// and no round trip is spent checking a connection that was just used.
 #[derive(Clone)]
 pub struct Store {
-    pool: Pool,
+    jobs: mpsc::Sender<Queued>,
+    connector: Connector,
+    counters: Arc<Counters>,
+    size: u32,
     backend: &'static str,
+    queue_timeout: Duration,
 }
 
 impl Store {
-    /// Opens a pool. Fails (with the backend's own message) when no connection can be made.
-    pub fn open(url: &DatabaseUrl, max_size: u32) -> Result<Self, StoreError> {
-        let pool = r2d2::Pool::builder()
-            .max_size(max_size)
-            .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(10))
-            .test_on_check_out(true)
-            .build(ConnectionManager::new(url.clone()))?;
+    /// Opens the first connection (failing with the backend's own message when none can be
+    /// made) and starts `size` workers.
+    pub fn open(url: &DatabaseUrl, size: u32) -> Result<Self, StoreError> {
+        Self::open_with(url, size, QUEUE_TIMEOUT)
+    }
+
+    fn open_with(
+        url: &DatabaseUrl,
+        size: u32,
+        queue_timeout: Duration,
+    ) -> Result<Self, StoreError> {
+        let connector = Connector::new(url.clone());
+        let first = connector.connect()?;
+        let counters = Arc::new(Counters::default());
+        let (jobs, queue) = mpsc::channel::<Queued>();
+        let queue = Arc::new(Mutex::new(queue));
+        let mut first = Some(first);
+        for n in 0..size.max(1) {
+            let worker = Worker {
+                connector: connector.clone(),
+                queue: queue.clone(),
+                counters: counters.clone(),
+                queue_timeout,
+            };
+            let conn = first.take();
+            std::thread::Builder::new()
+                .name(format!("entente-db-{n}"))
+                .spawn(move || worker.run(conn))
+                .map_err(|e| StoreError::Worker(e.to_string()))?;
+        }
         Ok(Self {
-            pool,
+            jobs,
+            connector,
+            counters,
+            size: size.max(1),
             backend: url.backend(),
+            queue_timeout,
         })
     }
 
@@ -66,40 +126,50 @@ impl Store {
         self.backend
     }
 
-    /// Pool occupancy for metrics: (open connections, idle connections, maximum).
+    /// Occupancy for metrics: (open connections, idle connections, maximum).
     pub fn pool_state(&self) -> (u32, u32, u32) {
-        let state = self.pool.state();
-        (
-            state.connections,
-            state.idle_connections,
-            self.pool.max_size(),
-        )
+        let open = self.counters.open.load(Ordering::Relaxed);
+        let busy = self.counters.busy.load(Ordering::Relaxed);
+        (open, open.saturating_sub(busy), self.size)
     }
 
-    /// A connection for synchronous callers (the CLI, start-up). Async code uses `read`/`write`.
-    pub fn connection(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, StoreError> {
-        Ok(self.pool.get()?)
+    /// A connection of its own for synchronous callers (the CLI, start-up, tests, tools).
+    /// Async code uses `read`/`write`.
+    pub fn connection(&self) -> Result<DbConnection, StoreError> {
+        Ok(self.connector.connect()?)
     }
 
-    /// Runs `f` with a connection on the blocking pool.
+    /// Runs `f` with a connection, on a database worker.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (answer, answered) = tokio::sync::oneshot::channel();
         let span = Span::current();
-        tokio::task::spawn_blocking(move || {
+        let job: Job = Box::new(move |conn| {
             let _entered = span.enter();
-            let mut conn = pool.get().map_err(StoreError::from)?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| StoreError::Blocking(e.to_string()))?
+            let result = match conn {
+                Ok(conn) => f(conn),
+                Err(error) => Err(E::from(error)),
+            };
+            let _ = answer.send(result);
+        });
+        self.jobs
+            .send(Queued {
+                at: Instant::now(),
+                job,
+            })
+            .map_err(|_| StoreError::Worker("the database workers have stopped".into()))?;
+        answered.await.map_err(|_| {
+            E::from(StoreError::Worker(
+                "the database work ended without an answer (it panicked)".into(),
+            ))
+        })?
     }
 
-    /// Runs `f` in one write transaction (`BEGIN IMMEDIATE` on SQLite) on the blocking pool:
+    /// Runs `f` in one write transaction (`BEGIN IMMEDIATE` on SQLite) on a database worker:
     /// everything `f` writes commits together, or nothing does.
     pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
     where
@@ -110,16 +180,86 @@ impl Store {
         self.read(move |conn| write_transaction(conn, f)).await
     }
 
-    /// Whether the database answers a trivial query within `timeout`.
+    /// Whether the database answers a trivial statement within `timeout`.
     pub async fn ping(&self, timeout: Duration) -> Result<(), StoreError> {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get_timeout(timeout)?;
-            diesel::r2d2::R2D2Connection::ping(&mut *conn)?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| StoreError::Blocking(e.to_string()))?
+        match tokio::time::timeout(timeout, self.read(|conn| Ok(conn::ping(conn)?))).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Busy(timeout)),
+        }
+    }
+
+    /// How long a request waits for a free connection.
+    pub fn queue_timeout(&self) -> Duration {
+        self.queue_timeout
+    }
+}
+
+/// One database worker: takes the next job, runs it on its connection (opening or replacing
+/// the connection when needed), forever — until every `Store` handle is gone.
+struct Worker {
+    connector: Connector,
+    queue: Arc<Mutex<mpsc::Receiver<Queued>>>,
+    counters: Arc<Counters>,
+    queue_timeout: Duration,
+}
+
+impl Worker {
+    fn run(self, mut conn: Option<DbConnection>) {
+        if conn.is_some() {
+            self.counters.open.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut last_used = Instant::now();
+        loop {
+            let next = match self.queue.lock() {
+                Ok(queue) => queue.recv(),
+                Err(_) => return,
+            };
+            let Ok(Queued { at, job }) = next else {
+                break;
+            };
+            let waited = at.elapsed();
+            if waited > self.queue_timeout {
+                tracing::warn!(?waited, "no database connection was free in time");
+                job(Err(StoreError::Busy(waited)));
+                continue;
+            }
+            if last_used.elapsed() > IDLE_CHECK {
+                if let Some(open) = conn.as_mut() {
+                    if conn::ping(open).is_err() {
+                        self.drop_connection(&mut conn);
+                    }
+                }
+            }
+            if conn.is_none() {
+                match self.connector.connect() {
+                    Ok(opened) => {
+                        conn = Some(opened);
+                        self.counters.open.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(error) => {
+                        job(Err(StoreError::Connect(error)));
+                        continue;
+                    }
+                }
+            }
+            let Some(open) = conn.as_mut() else { continue };
+            self.counters.busy.fetch_add(1, Ordering::Relaxed);
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(open))));
+            self.counters.busy.fetch_sub(1, Ordering::Relaxed);
+            last_used = Instant::now();
+            if ran.is_err() || conn.as_mut().is_some_and(conn::is_broken) {
+                self.drop_connection(&mut conn);
+            }
+        }
+        if conn.is_some() {
+            self.counters.open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    fn drop_connection(&self, conn: &mut Option<DbConnection>) {
+        if conn.take().is_some() {
+            self.counters.open.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -156,30 +296,91 @@ pub fn now() -> chrono::NaiveDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::AppError;
+
+    fn scratch() -> (tempfile::TempDir, DatabaseUrl) {
+        let dir = tempfile::tempdir().unwrap();
+        let url =
+            DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("t.db").display())).unwrap();
+        (dir, url)
+    }
 
     /// Every connection taken and none freed in time: the request is told to come back (503
     /// with Retry-After), not that something broke (500).
     #[tokio::test]
-    async fn an_exhausted_pool_is_unavailable_not_internal() {
-        let dir = tempfile::tempdir().unwrap();
-        let url =
-            DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("t.db").display())).unwrap();
-        let pool = r2d2::Pool::builder()
-            .max_size(1)
-            .min_idle(Some(0))
-            .connection_timeout(Duration::from_millis(200))
-            .build(ConnectionManager::new(url))
-            .unwrap();
-        let store = Store {
-            pool,
-            backend: "sqlite",
+    async fn a_busy_store_is_unavailable_not_internal() {
+        let (_dir, url) = scratch();
+        let store = Store::open_with(&url, 1, Duration::from_millis(200)).unwrap();
+        let (held, release) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .read(move |_conn| {
+                        let _ = release.recv();
+                        Ok::<_, AppError>(())
+                    })
+                    .await
+            })
         };
-        // Taken with a generous wait (a loaded machine may be slow to open it); the request
-        // below then waits the pool's 200 ms for a second one.
-        let _held = store.pool.get_timeout(Duration::from_secs(60)).unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let queued = store.read(|_conn| Ok::<_, AppError>(()));
+        let timer = {
+            let held = held.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                held.send(()).unwrap();
+            })
+        };
+        // Queued for 100 ms behind the holder: within the 200 ms it may wait.
+        queued.await.unwrap();
+        timer.await.unwrap();
+        holder.await.unwrap().unwrap();
+        let holder = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .read(move |_conn| {
+                        std::thread::sleep(Duration::from_millis(600));
+                        Ok::<_, AppError>(())
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
         let error: AppError = store.read(|_conn| Ok::<_, AppError>(())).await.unwrap_err();
         assert_eq!((error.status(), error.code()), (503, "unavailable"));
         assert!(matches!(error, AppError::Unavailable { .. }));
+        holder.await.unwrap().unwrap();
+        drop(held);
+    }
+
+    /// A closure that panics fails its own request (500), and the worker goes on serving
+    /// with a fresh connection.
+    #[tokio::test]
+    async fn a_panicking_job_fails_alone() {
+        let (_dir, url) = scratch();
+        let store = Store::open(&url, 1).unwrap();
+        let failed: Result<(), AppError> = store
+            .read(|_conn| -> Result<(), AppError> { panic!("a bug in a use case") })
+            .await;
+        assert_eq!(failed.unwrap_err().status(), 500);
+        let answered: i32 = store
+            .read(|conn| {
+                use diesel::RunQueryDsl;
+                #[derive(diesel::QueryableByName)]
+                struct One {
+                    #[diesel(sql_type = diesel::sql_types::Integer)]
+                    one: i32,
+                }
+                Ok::<_, AppError>(
+                    diesel::sql_query("SELECT 1 AS one")
+                        .get_result::<One>(conn)?
+                        .one,
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(answered, 1);
+        assert_eq!(store.pool_state(), (1, 1, 1));
     }
 }

@@ -71,12 +71,13 @@ pub fn takes_part(
     Ok(n > 0)
 }
 
-/// Replaces the meeting's participants, each with the meeting's span.
+/// Replaces the meeting's participants, each with the meeting's span and whether it is a
+/// series (a series' span may be years long: windows read series on their own path).
 pub fn replace(
     conn: &mut DbConnection,
     id: &MeetingId,
     participants: &[NewParticipant<'_>],
-    span: (NaiveDateTime, NaiveDateTime),
+    (span, series): ((NaiveDateTime, NaiveDateTime), bool),
 ) -> QueryResult<()> {
     diesel::delete(mp::table.filter(mp::meeting_id.eq(id.as_str()))).execute(conn)?;
     for p in participants {
@@ -90,6 +91,7 @@ pub fn replace(
                 mp::responded_at.eq(p.responded_at),
                 mp::span_start_utc.eq(span.0),
                 mp::span_end_utc.eq(span.1),
+                mp::series.eq(series),
             ))
             .execute(conn)?;
     }

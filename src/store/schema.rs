@@ -108,6 +108,7 @@ diesel::table! {
         responded_at -> Nullable<Timestamp>,
         span_start_utc -> Timestamp,
         span_end_utc -> Timestamp,
+        series -> Bool,
     }
 }
 

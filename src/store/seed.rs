@@ -61,7 +61,7 @@ pub fn meetings(conn: &mut DbConnection, seeds: &[SeedMeeting<'_>]) -> QueryResu
             comment: None,
             responded_at: None,
         });
-        participants::replace(conn, &id, &people, span)?;
+        participants::replace(conn, &id, &people, (span, false))?;
         ids.push(id);
     }
     Ok(ids)

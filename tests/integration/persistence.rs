@@ -29,7 +29,7 @@ pub(crate) fn store(db: &TestDatabase) -> Store {
 
 fn count_users(store: &Store) -> i64 {
     let mut conn = store.connection().unwrap();
-    users::table.count().get_result(&mut *conn).unwrap()
+    users::table.count().get_result(&mut conn).unwrap()
 }
 
 async fn restart_keeps_data_and_migrating_again_changes_nothing(db: TestDatabase) {
@@ -178,7 +178,7 @@ async fn concurrent_writers_all_commit(db: TestDatabase) {
     let total: i64 = audit_log::table
         .filter(audit_log::action.eq("test.write"))
         .count()
-        .get_result(&mut *conn)
+        .get_result(&mut conn)
         .unwrap();
     assert_eq!(total, 100);
     #[derive(QueryableByName)]
@@ -187,7 +187,7 @@ async fn concurrent_writers_all_commit(db: TestDatabase) {
         n: i64,
     }
     let parties = diesel::sql_query("SELECT COUNT(*) AS n FROM audit_parties")
-        .get_result::<Count>(&mut *conn)
+        .get_result::<Count>(&mut conn)
         .unwrap();
     assert_eq!(parties.n, 200, "parties are deduplicated per entry");
 }
@@ -217,7 +217,7 @@ async fn a_failed_write_transaction_rolls_back() {
     let left: i64 = audit_log::table
         .filter(audit_log::action.eq("test.rollback"))
         .count()
-        .get_result(&mut *conn)
+        .get_result(&mut conn)
         .unwrap();
     assert_eq!(left, 0);
     // The connection is usable again, outside any transaction.
@@ -244,7 +244,7 @@ async fn sqlite_connections_are_durable_wal_with_foreign_keys() {
         diesel::sql_query(format!(
             "SELECT CAST({column} AS TEXT) AS value FROM pragma_{pragma}"
         ))
-        .get_result::<Pragma>(&mut *conn)
+        .get_result::<Pragma>(&mut conn)
         .unwrap()
         .value
     };
@@ -320,13 +320,13 @@ async fn meeting_instants_follow_a_new_tz_database(db: TestDatabase) {
                 meetings::start_utc.eq(wrong),
                 meetings::span_start_utc.eq(wrong),
             ))
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .unwrap();
         diesel::update(
             meeting_participants::table.filter(meeting_participants::meeting_id.eq(&id)),
         )
         .set(meeting_participants::span_start_utc.eq(wrong))
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .unwrap();
         // A wall-clock time that no longer exists (Moscow has no gap; Zurich has one).
         let gap = chrono::NaiveDate::from_ymd_opt(2027, 3, 28)
@@ -339,7 +339,7 @@ async fn meeting_instants_follow_a_new_tz_database(db: TestDatabase) {
                 meetings::time_zone.eq("Europe/Zurich"),
                 meetings::start_local.eq(gap),
             ))
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .unwrap();
     }
 

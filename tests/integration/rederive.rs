@@ -85,13 +85,13 @@ fn spans(db: &TestDatabase, id: &str) -> Spans {
     let mut out: Spans = meetings::table
         .filter(meetings::id.eq(id))
         .select((meetings::span_start_utc, meetings::span_end_utc))
-        .load(&mut *conn)
+        .load(&mut conn)
         .unwrap();
     out.extend(
         mp::table
             .filter(mp::meeting_id.eq(id))
             .select((mp::span_start_utc, mp::span_end_utc))
-            .load::<(NaiveDateTime, NaiveDateTime)>(&mut *conn)
+            .load::<(NaiveDateTime, NaiveDateTime)>(&mut conn)
             .unwrap(),
     );
     out
@@ -114,7 +114,7 @@ fn derive_with_older_rules(db: &TestDatabase, id: &str, shift: TimeDelta) {
             meetings::span_start_utc,
             meetings::span_end_utc,
         ))
-        .first(&mut *conn)
+        .first(&mut conn)
         .unwrap();
     diesel::update(meetings::table.filter(meetings::id.eq(id)))
         .set((
@@ -124,20 +124,20 @@ fn derive_with_older_rules(db: &TestDatabase, id: &str, shift: TimeDelta) {
             meetings::span_start_utc.eq(span_start + shift),
             meetings::span_end_utc.eq(span_end + shift),
         ))
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .unwrap();
     diesel::update(mp::table.filter(mp::meeting_id.eq(id)))
         .set((
             mp::span_start_utc.eq(span_start + shift),
             mp::span_end_utc.eq(span_end + shift),
         ))
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .unwrap();
     let overrides: Vec<(NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>)> = mo::table
         .filter(mo::meeting_id.eq(id))
         .select((mo::original_start_utc, mo::start_utc, mo::end_utc))
         .order(mo::original_start_utc.desc())
-        .load(&mut *conn)
+        .load(&mut conn)
         .unwrap();
     for (original, start, end) in overrides {
         diesel::update(
@@ -150,7 +150,7 @@ fn derive_with_older_rules(db: &TestDatabase, id: &str, shift: TimeDelta) {
             mo::start_utc.eq(start.map(|t| t + shift)),
             mo::end_utc.eq(end.map(|t| t + shift)),
         ))
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .unwrap();
     }
 }
@@ -347,7 +347,7 @@ async fn overrides_from_before_the_wall_clock_column_get_it_at_the_next_start(db
             .filter(mo::meeting_id.eq(&id))
             .select(mo::original_start_local)
             .order(mo::original_start_utc.asc())
-            .load::<Option<NaiveDateTime>>(&mut *conn)
+            .load::<Option<NaiveDateTime>>(&mut conn)
             .unwrap()
     };
     let written = column(&db);
@@ -356,7 +356,7 @@ async fn overrides_from_before_the_wall_clock_column_get_it_at_the_next_start(db
         let mut conn = store.connection().unwrap();
         diesel::update(mo::table.filter(mo::meeting_id.eq(&id)))
             .set(mo::original_start_local.eq(None::<NaiveDateTime>))
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .unwrap();
     }
     let app = db.spawn_app().await;

@@ -70,13 +70,13 @@ fn check(db: &TestDatabase, id: &str, migrated_only: &[String], round: &str) {
     refused(
         diesel::update(meetings::table.filter(meetings::id.eq(id)))
             .set(meetings::channel_id.eq(Some("no-such-channel")))
-            .execute(&mut *conn),
+            .execute(&mut conn),
         &format!("channel, {round}"),
     );
     refused(
         diesel::update(meetings::table.filter(meetings::id.eq(id)))
             .set(meetings::forum_id.eq(Some("no-such-forum")))
-            .execute(&mut *conn),
+            .execute(&mut conn),
         &format!("forum, {round}"),
     );
     assert_eq!(

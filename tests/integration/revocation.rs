@@ -1,6 +1,7 @@
 //! A password reset ends every token issued before it, at once and on every instance (each
 //! request checks the token's credentials generation against the database).
 
+use entente::auth::password::PasswordWork;
 use entente::service::{users, Context};
 use serde_json::json;
 
@@ -17,7 +18,7 @@ async fn a_password_reset_ends_earlier_tokens(app: TestApp) {
 
     // What `entente admin reset-password --username a-admin` does.
     users::reset_password(
-        &app.store(),
+        (&app.store(), &PasswordWork::new(1)),
         &Context::system(),
         "a-admin",
         "a-brand-new-password",

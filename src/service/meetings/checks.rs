@@ -128,7 +128,7 @@ pub fn write_participants(
     (meeting_id, host): (&MeetingId, &DelegationId),
     set: &[DelegationId],
     keep: &HashMap<DelegationId, Participant>,
-    span: (NaiveDateTime, NaiveDateTime),
+    span: ((NaiveDateTime, NaiveDateTime), bool),
 ) -> Result<(), AppError> {
     let rows: Vec<NewParticipant<'_>> = set
         .iter()

@@ -11,6 +11,7 @@ use crate::domain::recurrence::Timeline;
 use crate::domain::stored::{DelegationId, MeetingId};
 use crate::error::AppError;
 use crate::service::Context;
+use crate::store::windows::Window;
 use crate::store::{meetings as rows, DbConnection};
 
 /// How far ahead a series is checked for conflicts: the coming year (from its first
@@ -51,7 +52,10 @@ pub fn conflicts(
         .into_iter()
         .filter(|o| o.status != MeetingStatus::Cancelled)
         .collect();
-    let window = (from.naive_utc(), to.naive_utc());
+    let window = Window {
+        from: from.naive_utc(),
+        to: Some(to.naive_utc()),
+    };
     let rows = rows::busy_candidates(conn, delegations, window, exclude)?;
     let ids: Vec<MeetingId> = rows
         .iter()

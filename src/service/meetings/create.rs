@@ -108,7 +108,9 @@ pub async fn create(
                 refuse_if_rejected(on_conflict, &found)?;
                 let id = MeetingId::generate();
                 rows::insert(conn, &id, &host, &values)?;
-                write_participants(conn, (&id, &host), &set, &HashMap::new(), values.span)?;
+                let series = values.recurrence.is_some();
+                let empty = HashMap::new();
+                write_participants(conn, (&id, &host), &set, &empty, (values.span, series))?;
                 audit::record(
                     conn,
                     &ctx.actor(),

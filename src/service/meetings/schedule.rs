@@ -11,6 +11,7 @@ use crate::domain::zone::TimeZone;
 use crate::error::{AppError, FieldError};
 use crate::service::Context;
 use crate::store::meetings::{self as rows, Cancelled, MeetingRow};
+use crate::store::windows::Window;
 use crate::store::{delegations, Store};
 
 /// The longest `/schedule` window.
@@ -49,8 +50,11 @@ pub async fn schedule(
                 (None, Some(d)) => parse_zone(&delegations::time_zone_of(conn, d)?)?,
                 (None, None) => parse_zone("UTC")?,
             };
-            let window = (from.naive_utc(), Some(to.naive_utc()));
-            let rows = rows::visible_in_window(conn, viewer, window.0, window.1, cancelled)?;
+            let window = Window {
+                from: from.naive_utc(),
+                to: Some(to.naive_utc()),
+            };
+            let rows = rows::visible_in_window(conn, viewer, window, cancelled)?;
             let ids: Vec<MeetingId> = rows.iter().map(MeetingRow::meeting_id).collect();
             let counts = participants_of(conn, &ids)?;
             let mut overrides = overrides_of(conn, &ids)?;

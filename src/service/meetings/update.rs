@@ -213,7 +213,15 @@ fn persist(
         .filter(|p| !plan.changes.time() || p.role == ParticipantRole::Host)
         .map(|p| (p.delegation_id.clone(), p))
         .collect();
-    write_participants(conn, (&id, &row.host()), &plan.participants, &keep, span)?;
+    let series = plan.timeline.series.is_some();
+    let host = row.host();
+    write_participants(
+        conn,
+        (&id, &host),
+        &plan.participants,
+        &keep,
+        (span, series),
+    )?;
     for original in &plan.orphaned {
         overrides::delete(conn, &id, original.naive_utc())?;
     }

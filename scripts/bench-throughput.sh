@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Throughput harness (issue 14): entente's hot paths side by side with a bare actix-web baseline
+# (examples/baseline.rs), in one run on one machine, each as a ratio to something measured in the
+# same run. Release build; wrk as load generator (installed from Debian when missing).
+#
+#   bash scripts/bench-throughput.sh                 # SQLite, and PostgreSQL when
+#                                                    # ENTENTE_TEST_POSTGRES_URL is set
+#   BENCH_MEETINGS=10000 BENCH_SECONDS=5 bash scripts/bench-throughput.sh   # a quicker run
+#
+# It prints one table: for each endpoint and backend, req/s, p50, p99, and the ratio to the
+# baseline's /jwt (reads) or to the raw single-row commit rate of the same database measured by
+# `seed commits` with the same settings (writes); then RSS after the run.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+MEETINGS="${BENCH_MEETINGS:-100000}"
+SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
+SECRET="throughput-harness-secret-0123456789abcdef"
+ADMIN_PASSWORD="throughput-admin-passphrase"
+PASSWORD="throughput-user-passphrase"
+BASE_PORT="${BENCH_PORT:-18080}"
+
+command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null); }
+command -v wrk >/dev/null || { echo "wrk is missing and could not be installed" >&2; exit 1; }
+
+echo "building the release binary, the baseline and the seeder…" >&2
+cargo build --release --quiet --bin entente --example baseline --example seed
+BIN="$ROOT/target/release"
+SCRATCH=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {'d': d}))" "$1"; }
+
+# wrk with latency percentiles → "req/s p50_ms p99_ms errors"
+measure() {
+    local connections=$1 script=$2 url=$3
+    shift 3
+    local out
+    out=$(wrk -t1 -c"$connections" -d"${SECONDS_PER_RUN}s" --latency ${script:+-s "$script"} "$@" "$url" 2>&1)
+    python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+def ms(label):
+    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\s*$" % label, out, re.M)
+    if not m:
+        return float("nan")
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+socket = re.search(r"Socket errors:.*", out)
+print(f"{float(rps.group(1)) if rps else 0:.0f} {ms('50%'):.2f} {ms('99%'):.2f} {errors.group(1) if errors else 0}")
+if socket:
+    print(socket.group(0), file=sys.stderr)
+PY
+}
+
+ROWS=()
+row() { ROWS+=("$1|$2|$3|$4|$5|$6"); }
+
+# ----------------------------------------------------------------------------------------------
+# The baseline
+"$BIN/examples/baseline" serve "127.0.0.1:$BASE_PORT" "$SECRET" &
+PIDS+=($!)
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$BASE_PORT/json" >/dev/null && break; sleep 0.1; done
+TOKEN=$("$BIN/examples/baseline" token "$SECRET")
+read -r rps p50 p99 _ <<<"$(measure 32 "" "http://127.0.0.1:$BASE_PORT/json")"
+row baseline "GET /json" "$rps" "$p50" "$p99" ""
+read -r JWT_RPS p50 p99 _ <<<"$(measure 32 "" "http://127.0.0.1:$BASE_PORT/jwt" -H "Authorization: Bearer $TOKEN")"
+row baseline "GET /jwt (the reference)" "$JWT_RPS" "$p50" "$p99" "1.00"
+kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true; PIDS=()
+
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else '-')" "$1" "$2"; }
+
+# ----------------------------------------------------------------------------------------------
+# Lua scripts for wrk
+cat >"$SCRATCH/create.lua" <<'LUA'
+-- Distinct times for every booking: each connection its own minute stream far in the future.
+local counter = 0
+local thread_id = math.random(1, 1000000)
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  counter = counter + 1
+  local minutes = (thread_id * 7919 + counter * 131) % (60 * 24 * 3000)
+  local day = math.floor(minutes / (60 * 24))
+  local t = os.time({year = 2031, month = 1, day = 1, hour = 0}) + day * 86400 + (minutes % 1440) * 60
+  local start = os.date("!%Y-%m-%dT%H:%M", t)
+  local finish = os.date("!%Y-%m-%dT%H:%M", t + 1800)
+  local body = string.format('{"title":"Load %d","participants":["%s"],"time_zone":"UTC","start":"%s","end":"%s"}',
+    counter, os.getenv("GUEST"), start, finish)
+  return wrk.format(nil, nil, nil, body)
+end
+LUA
+cat >"$SCRATCH/move.lua" <<'LUA'
+-- Moves meetings round-robin (one of several ids per request), each to a new time.
+local ids = {}
+for id in string.gmatch(os.getenv("MEETING_IDS"), "[^,]+") do ids[#ids + 1] = id end
+local counter = math.random(0, 1000)
+wrk.method = "PATCH"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  counter = counter + 1
+  local id = ids[(counter % #ids) + 1]
+  local t = os.time({year = 2032, month = 1, day = 1, hour = 0}) + (counter % 5000) * 3600
+  local body = string.format('{"start":"%s","end":"%s"}', os.date("!%Y-%m-%dT%H:%M", t),
+    os.date("!%Y-%m-%dT%H:%M", t + 1800))
+  return wrk.format(nil, "/api/v1/meetings/" .. id, nil, body)
+end
+LUA
+cat >"$SCRATCH/login.lua" <<'LUA'
+-- Wrong passwords, for usernames that mostly do not exist (so the per-username throttle does
+-- not turn the flood into cheap 429s): every attempt costs a full argon2 verification.
+local counter = math.random(0, 1000000)
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, string.format('{"username":"flood-%d","password":"wrong-password-%d"}', counter, counter))
+end
+LUA
+
+# ----------------------------------------------------------------------------------------------
+run_backend() {
+    local backend=$1 url=$2
+    local port=$((BASE_PORT + 1))
+    local address="127.0.0.1:$port"
+    echo "== $backend: start, seed $MEETINGS meetings" >&2
+    (exec env -i PATH="$PATH" ENTENTE_DATABASE_URL="$url" ENTENTE_BIND="$address" \
+        ENTENTE_ADMIN_PASSWORD="$ADMIN_PASSWORD" ENTENTE_JWT_SECRET="$SECRET" ENTENTE_LOG=warn \
+        "$BIN/entente" 2>"$SCRATCH/$backend.log") &
+    local pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 1 100); do curl -sf "http://$address/healthz" >/dev/null && break; sleep 0.1; done
+    local api="http://$address/api/v1"
+    local admin
+    admin=$(curl -sf "$api/auth/login" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"admin\",\"password\":\"$ADMIN_PASSWORD\"}" | json "d['access_token']")
+    local first="" second=""
+    for i in $(seq -w 0 49); do
+        local id
+        id=$(curl -sf "$api/delegations" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+            -d "{\"code\":\"D$i\",\"name\":\"Delegation $i\",\"kind\":\"state\",\"time_zone\":\"Europe/Zurich\"}" | json "d['id']")
+        [ -z "$first" ] && first=$id || { [ -z "$second" ] && second=$id; }
+    done
+    for role in scheduler viewer; do
+        curl -sf "$api/delegations/$first/users" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+            -d "{\"username\":\"d00-$role\",\"password\":\"$PASSWORD\",\"role\":\"$role\"}" >/dev/null
+    done
+    local scheduler viewer
+    scheduler=$(curl -sf "$api/auth/login" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"d00-scheduler\",\"password\":\"$PASSWORD\"}" | json "d['access_token']")
+    viewer=$(curl -sf "$api/auth/login" -H 'Content-Type: application/json' \
+        -d "{\"username\":\"d00-viewer\",\"password\":\"$PASSWORD\"}" | json "d['access_token']")
+    "$BIN/examples/seed" meetings "$url" "$MEETINGS"
+    local week="from=2027-03-01T00:00:00Z&to=2027-03-08T00:00:00Z"
+    local listed
+    listed=$(curl -sf "$api/meetings?$week&limit=100" -H "Authorization: Bearer $viewer")
+    local items meeting
+    items=$(echo "$listed" | json "len(d['items'])")
+    meeting=$(echo "$listed" | json "d['items'][0]['id']")
+    local feed
+    feed=$(curl -sf "$api/feeds" -H "Authorization: Bearer $viewer" -H 'Content-Type: application/json' \
+        -d '{"name":"bench"}' | json "d['url']")
+    local moving=""
+    for i in $(seq 10 25); do
+        local m
+        m=$(curl -sf "$api/meetings" -H "Authorization: Bearer $scheduler" -H 'Content-Type: application/json' \
+            -d "{\"title\":\"Moving $i\",\"participants\":[\"$second\"],\"time_zone\":\"UTC\",\"start\":\"2033-01-${i}T10:00\",\"end\":\"2033-01-${i}T10:30\"}" | json "d['id']")
+        moving="$moving${moving:+,}$m"
+    done
+
+    local auth=(-H "Authorization: Bearer $viewer")
+    local r
+    r=($(measure 32 "" "$api/me" "${auth[@]}")); row "$backend" "GET /me" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "$JWT_RPS")"
+    r=($(measure 32 "" "$api/meetings/$meeting" "${auth[@]}")); row "$backend" "GET /meetings/{id}" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "$JWT_RPS")"
+    r=($(measure 32 "" "$api/meetings?$week" "${auth[@]}")); row "$backend" "GET /meetings, one week ($items items)" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "$JWT_RPS")"
+    r=($(measure 32 "" "$api/schedule?$week" "${auth[@]}")); row "$backend" "GET /schedule, one week" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "$JWT_RPS")"
+    r=($(measure 32 "" "http://$address${feed#http://$address}")); row "$backend" "GET feed" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "$JWT_RPS")"
+
+    # SQLite has one writer at a time: its raw rate is one connection's; PostgreSQL's, eight's.
+    local committers=1
+    [ "$backend" = postgres ] && committers=8
+    local commit_rate
+    commit_rate=$("$BIN/examples/seed" commits "$url" "$committers" "$SECONDS_PER_RUN")
+    row "$backend" "raw single-row commits, $committers connection(s) (the reference)" "$commit_rate" "" "" "1.00"
+    r=($(GUEST="$second" measure 8 "$SCRATCH/create.lua" "$api/meetings" -H "Authorization: Bearer $scheduler"))
+    row "$backend" "POST /meetings, c=8 (non-2xx: ${r[3]})" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "$commit_rate")"
+    r=($(MEETING_IDS="$moving" measure 8 "$SCRATCH/move.lua" "$api/meetings" -H "Authorization: Bearer $scheduler"))
+    row "$backend" "PATCH /meetings/{id} (move), c=8 (non-2xx: ${r[3]})" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "$commit_rate")"
+    r=($(measure 8 "$SCRATCH/login.lua" "$api/auth/login"))
+    row "$backend" "POST /auth/login, wrong password, c=8" "${r[0]}" "${r[1]}" "${r[2]}" ""
+
+    # A login flood (32 clients, wrong passwords) while a delegation reads /me at c=8.
+    wrk -t1 -c32 -d"$((SECONDS_PER_RUN + 2))s" -s "$SCRATCH/login.lua" "$api/auth/login" >/dev/null 2>&1 &
+    local flood=$!
+    sleep 1
+    r=($(measure 8 "" "$api/me" "${auth[@]}")); row "$backend" "GET /me, c=8, during a login flood" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "$JWT_RPS")"
+    wait "$flood" || true
+
+    local rss
+    rss=$(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$pid/status")
+    row "$backend" "RSS after the run" "$rss" "" "" ""
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+run_backend sqlite "sqlite://$SCRATCH/bench.db"
+if [ -n "${ENTENTE_TEST_POSTGRES_URL:-}" ]; then
+    name="entente_throughput_$$"
+    psql "$ENTENTE_TEST_POSTGRES_URL" -qc "CREATE DATABASE $name" >/dev/null
+    pg_url="${ENTENTE_TEST_POSTGRES_URL%/*}/$name"
+    run_backend postgres "$pg_url"
+    psql "$ENTENTE_TEST_POSTGRES_URL" -qc "DROP DATABASE $name" >/dev/null
+fi
+
+echo
+echo "Throughput, $(date -u +%Y-%m-%d), $(nproc) cores, $MEETINGS meetings, ${SECONDS_PER_RUN}s per run, wrk -t1"
+printf '| %-9s | %-58s | %9s | %8s | %8s | %7s |\n' backend endpoint "req/s" "p50 ms" "p99 ms" ratio
+printf '| %-9s | %-58s | %9s | %8s | %8s | %7s |\n' --- --- ---: ---: ---: ---:
+for r in "${ROWS[@]}"; do
+    IFS='|' read -r b e rps p50 p99 ratio <<<"$r"
+    printf '| %-9s | %-58s | %9s | %8s | %8s | %7s |\n' "$b" "$e" "$rps" "$p50" "$p99" "$ratio"
+done

@@ -1,0 +1,134 @@
+//! Time windows, read at the cost of what lies in them (docs/ARCHITECTURE.md, "Time windows").
+//!
+//! A single meeting lasts at most `MAX_DURATION_DAYS`, so one that overlaps `[from, to)` starts
+//! after `from - MAX_DURATION_DAYS` and before `to`: a bounded range scan on its span's start.
+//! A series may span years; series are few, and are found by the end of their span (still
+//! running after `from`) on their own indexes. Every branch of visibility (taking part, public,
+//! in one of the viewer's forums) is read this way, each on its own index, and only the ids in
+//! the window come back.
+
+use std::collections::BTreeSet;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+
+use super::schema::{forum_members as fm, meeting_participants as mp, meetings};
+use super::DbConnection;
+use crate::domain::meeting::MAX_DURATION_DAYS;
+use crate::domain::stored::DelegationId;
+
+/// `[from, to)`; no `to`: open-ended (a feed's "from 90 days ago on").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub from: NaiveDateTime,
+    pub to: Option<NaiveDateTime>,
+}
+
+impl Window {
+    /// The earliest start of a single meeting that can still overlap the window.
+    fn earliest_single_start(&self) -> NaiveDateTime {
+        self.from - TimeDelta::days(MAX_DURATION_DAYS)
+    }
+}
+
+/// These delegations' participations in the window: (meeting id, delegation id).
+pub fn participations(
+    conn: &mut DbConnection,
+    delegations: &[&str],
+    window: Window,
+    answers: Answers,
+) -> QueryResult<Vec<(String, String)>> {
+    let mut singles = mp::table
+        .filter(mp::delegation_id.eq_any(delegations))
+        .filter(mp::series.eq(false))
+        .filter(mp::span_start_utc.gt(window.earliest_single_start()))
+        .filter(mp::span_end_utc.gt(window.from))
+        .select((mp::meeting_id, mp::delegation_id))
+        .into_boxed();
+    let mut series = mp::table
+        .filter(mp::delegation_id.eq_any(delegations))
+        .filter(mp::series.eq(true))
+        .filter(mp::span_end_utc.gt(window.from))
+        .select((mp::meeting_id, mp::delegation_id))
+        .into_boxed();
+    if let Some(to) = window.to {
+        singles = singles.filter(mp::span_start_utc.lt(to));
+        series = series.filter(mp::span_start_utc.lt(to));
+    }
+    if answers == Answers::NotDeclined {
+        singles = singles.filter(mp::response.ne("declined"));
+        series = series.filter(mp::response.ne("declined"));
+    }
+    let mut rows: Vec<(String, String)> = singles.load(conn)?;
+    rows.extend(series.load::<(String, String)>(conn)?);
+    Ok(rows)
+}
+
+/// Which participations count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answers {
+    Any,
+    NotDeclined,
+}
+
+/// Meetings of this confidentiality in the window (optionally only in these forums).
+fn with_confidentiality(
+    conn: &mut DbConnection,
+    confidentiality: &str,
+    forums: Option<&[String]>,
+    window: Window,
+) -> QueryResult<Vec<String>> {
+    let mut singles = meetings::table
+        .filter(meetings::recurrence.is_null())
+        .filter(meetings::confidentiality.eq(confidentiality.to_owned()))
+        .filter(meetings::span_start_utc.gt(window.earliest_single_start()))
+        .filter(meetings::span_end_utc.gt(window.from))
+        .select(meetings::id)
+        .into_boxed();
+    let mut series = meetings::table
+        .filter(meetings::recurrence.is_not_null())
+        .filter(meetings::confidentiality.eq(confidentiality.to_owned()))
+        .filter(meetings::span_end_utc.gt(window.from))
+        .select(meetings::id)
+        .into_boxed();
+    if let Some(to) = window.to {
+        singles = singles.filter(meetings::span_start_utc.lt(to));
+        series = series.filter(meetings::span_start_utc.lt(to));
+    }
+    if let Some(forums) = forums {
+        singles = singles.filter(meetings::forum_id.eq_any(forums.to_vec()));
+        series = series.filter(meetings::forum_id.eq_any(forums.to_vec()));
+    }
+    let mut ids: Vec<String> = singles.load(conn)?;
+    ids.extend(series.load::<String>(conn)?);
+    Ok(ids)
+}
+
+/// The ids of the meetings `viewer` may see (None: a platform admin: public ones) whose span
+/// overlaps the window: its delegation takes part, the meeting is public, or it is
+/// `forum`-confidential in a forum the delegation is a member of.
+pub fn visible_ids(
+    conn: &mut DbConnection,
+    viewer: Option<&DelegationId>,
+    window: Window,
+) -> QueryResult<Vec<String>> {
+    let mut ids: BTreeSet<String> = with_confidentiality(conn, "public", None, window)?
+        .into_iter()
+        .collect();
+    if let Some(delegation_id) = viewer {
+        let delegation = delegation_id.as_str();
+        ids.extend(
+            participations(conn, &[delegation], window, Answers::Any)?
+                .into_iter()
+                .map(|(meeting_id, _)| meeting_id),
+        );
+        let forums: Vec<String> = fm::table
+            .filter(fm::delegation_id.eq(delegation))
+            .select(fm::forum_id)
+            .load(conn)?;
+        if !forums.is_empty() {
+            ids.extend(with_confidentiality(conn, "forum", Some(&forums), window)?);
+        }
+    }
+    Ok(ids.into_iter().collect())
+}
