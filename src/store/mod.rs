@@ -74,6 +74,10 @@ struct Counters {
 #[derive(Clone)]
 pub struct Store {
     jobs: mpsc::Sender<Queued>,
+    /// SQLite has one writer at a time: this instance's writers take turns here, in order,
+    /// instead of each retrying `BEGIN IMMEDIATE` in SQLite's busy handler (which sleeps and
+    /// lets a writer wait for a second while others pass). None on PostgreSQL.
+    writer: Option<Arc<Mutex<()>>>,
     connector: Connector,
     counters: Arc<Counters>,
     size: u32,
@@ -114,6 +118,7 @@ impl Store {
         }
         Ok(Self {
             jobs,
+            writer: matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(()))),
             connector,
             counters,
             size: size.max(1),
@@ -177,7 +182,14 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.read(move |conn| write_transaction(conn, f)).await
+        let writer = self.writer.clone();
+        self.read(move |conn| {
+            let _turn = writer
+                .as_ref()
+                .map(|w| w.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+            write_transaction(conn, f)
+        })
+        .await
     }
 
     /// Whether the database answers a trivial statement within `timeout`.
