@@ -4,6 +4,8 @@
 //!     cargo bench --bench lists
 //!     ENTENTE_BENCH_SIZES=1000,10000 cargo bench --bench lists
 //!     ENTENTE_BENCH_KEEP=1 cargo bench --bench lists     # keep the databases, to EXPLAIN
+//!     ENTENTE_BENCH_SIZES=100000 ENTENTE_BENCH_OWN=1000,10000,100000 cargo bench --bench lists
+//!                                                        # the viewer's own history grows too
 //!
 //! For each backend (SQLite; PostgreSQL when `ENTENTE_TEST_POSTGRES_URL` is set) and each size N,
 //! a fresh database gets, through the real API, two delegations V and W with a fixed set of their
@@ -11,6 +13,10 @@
 //! —, a weekly series, the hotline's history, a feed), and then, written straight to the database,
 //! N meetings among 50 other delegations (over all of 2027, half of them `forum`-confidential in
 //! the others' forums), N/10 channels among the others with their history, and N/1000 forums.
+//! With `ENTENTE_BENCH_OWN`, V's own history grows as well: that many meetings of V's over the
+//! ten years before, every twentieth a weekly series with a cancelled session (none reaching
+//! the measured windows of 2027), so that every row of the report holds the same windows and only
+//! the history differs.
 //! Every endpoint is then called over HTTP by V's viewer (and by X, a forum member not taking
 //! part) and timed: median and 95th percentile of 40 calls after 5 warm-up calls.
 
@@ -130,6 +136,8 @@ impl Client {
 
 /// The delegations' own, fixed data, made through the API.
 struct Fixture {
+    v: String,
+    w: String,
     viewer: String,
     member: String,
     channel: String,
@@ -243,6 +251,8 @@ async fn fixture(client: &Client, admin_password: &str) -> Fixture {
         others.push(client.delegation(&platform, &format!("O{i}")).await);
     }
     Fixture {
+        v,
+        w,
         viewer,
         member,
         channel,
@@ -250,6 +260,46 @@ async fn fixture(client: &Client, admin_password: &str) -> Fixture {
         feed,
         others,
     }
+}
+
+/// V's own history, through the shared seeding module: `n` meetings over the ten years before
+/// 2026-11 (so none reaches the measured windows of 2027), with W or one of the others; every
+/// twentieth a weekly series of eight sessions whose second is cancelled (an override).
+fn seed_own(
+    conn: &mut DbConnection,
+    n: usize,
+    (v, w): (&DelegationId, &DelegationId),
+    others: &[DelegationId],
+) {
+    let first = chrono::NaiveDate::from_ymd_opt(2016, 11, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let minutes = 10 * 365 * 24 * 60;
+    let meetings: Vec<SeedMeeting<'_>> = (0..n)
+        .map(|i| {
+            let start = first
+                + chrono::TimeDelta::minutes(
+                    i64::try_from(i * minutes / n.max(1)).unwrap() / 15 * 15,
+                );
+            let guest = if i % 2 == 0 {
+                w
+            } else {
+                &others[i % others.len()]
+            };
+            let series = i % 20 == 0;
+            SeedMeeting {
+                recurrence: series.then_some("FREQ=WEEKLY;COUNT=8"),
+                cancel_second: series,
+                ..SeedMeeting::single(
+                    (v, guest),
+                    format!("Own {i}"),
+                    (start, start + chrono::TimeDelta::hours(1)),
+                )
+            }
+        })
+        .collect();
+    seed::meetings(conn, &meetings).unwrap();
 }
 
 /// The others' data, through the shared seeding module (`entente::store::seed`): `n`
@@ -288,6 +338,8 @@ fn seed_others(conn: &mut DbConnection, n: usize, others: &[DelegationId]) {
                     Confidentiality::Participants
                 },
                 forum: in_forum.then(|| &forums[i % forums.len()]),
+                recurrence: None,
+                cancel_second: false,
             }
         })
         .collect();
@@ -305,7 +357,7 @@ enum Backend {
     Postgres,
 }
 
-async fn run(backend: Backend, n: usize, report: &mut String) {
+async fn run(backend: Backend, (n, own): (usize, usize), report: &mut String) {
     let dir = tempfile::tempdir().unwrap();
     let (url, pg) = match backend {
         Backend::Sqlite => (
@@ -351,10 +403,15 @@ async fn run(backend: Backend, n: usize, report: &mut String) {
         .iter()
         .map(|o| DelegationId::from(o.as_str()))
         .collect();
+    let (v, w) = (
+        DelegationId::from(f.v.as_str()),
+        DelegationId::from(f.w.as_str()),
+    );
     tokio::task::spawn_blocking(move || {
         let mut conn = store.connection().unwrap();
         write_transaction(&mut conn, |conn| {
             seed_others(conn, n, &others);
+            seed_own(conn, own, (&v, &w), &others);
             Ok::<_, diesel::result::Error>(())
         })
         .unwrap();
@@ -409,7 +466,7 @@ async fn run(backend: Backend, n: usize, report: &mut String) {
     let (baseline, _) = client.time("/healthz", None).await;
     writeln!(
         report,
-        "| {backend_name} | {n} | /healthz (baseline) | {:.2} | 1.0 | |",
+        "| {backend_name} | {n} | {own} | /healthz (baseline) | {:.2} | 1.0 | |",
         baseline.as_secs_f64() * 1000.0
     )
     .unwrap();
@@ -418,14 +475,14 @@ async fn run(backend: Backend, n: usize, report: &mut String) {
         let (median, p95) = client.time(&path, token).await;
         writeln!(
             report,
-            "| {backend_name} | {n} | {name} | {:.2} | {:.1} | {:.2} |",
+            "| {backend_name} | {n} | {own} | {name} | {:.2} | {:.1} | {:.2} |",
             median.as_secs_f64() * 1000.0,
             median.as_secs_f64() / baseline.as_secs_f64().max(1e-9),
             p95.as_secs_f64() * 1000.0
         )
         .unwrap();
     }
-    eprintln!("{backend_name} N={n}: others' data written in {seeded:.1?}");
+    eprintln!("{backend_name} N={n} own={own}: data written in {seeded:.1?}");
     handle.stop(true).await;
     if std::env::var("ENTENTE_BENCH_KEEP").is_ok() {
         // To look at query plans afterwards (EXPLAIN): the database stays.
@@ -457,12 +514,24 @@ async fn main() {
     } else {
         eprintln!("ENTENTE_TEST_POSTGRES_URL is not set: SQLite only");
     }
+    // The viewer's own history (ENTENTE_BENCH_OWN): its everyday reads must not grow with it.
+    let own: Vec<usize> = std::env::var("ENTENTE_BENCH_OWN")
+        .unwrap_or_else(|_| "0".to_owned())
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .expect("ENTENTE_BENCH_OWN: numbers, e.g. 1000,10000")
+        })
+        .collect();
     let mut report = String::from(
-        "| backend | others' meetings | endpoint | median ms | × /healthz | p95 ms |\n| --- | ---: | --- | ---: | ---: | ---: |\n",
+        "| backend | others' meetings | own meetings | endpoint | median ms | × /healthz | p95 ms |\n| --- | ---: | ---: | --- | ---: | ---: | ---: |\n",
     );
     for backend in backends {
         for &n in &sizes {
-            run(backend, n, &mut report).await;
+            for &o in &own {
+                run(backend, (n, o), &mut report).await;
+            }
         }
     }
     println!("{report}");

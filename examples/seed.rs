@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveDate, TimeDelta};
 use diesel::RunQueryDsl;
 use entente::config::DatabaseUrl;
-use entente::domain::meeting::Confidentiality;
 use entente::domain::stored::DelegationId;
 use entente::store::seed::{self, SeedMeeting};
 use entente::store::{delegations, write_transaction, Store};
@@ -43,15 +42,11 @@ fn meetings(store: &Store, n: usize) {
                 let guest = (host + 1 + (i / all.len()) % (all.len() - 1)) % all.len();
                 let start =
                     first + TimeDelta::minutes(i64::try_from(i * minutes / n).unwrap() / 15 * 15);
-                SeedMeeting {
-                    host: &all[host],
-                    guest: &all[guest],
-                    title: format!("Seeded meeting {i}"),
-                    start,
-                    end: start + TimeDelta::hours(1),
-                    confidentiality: Confidentiality::Participants,
-                    forum: None,
-                }
+                SeedMeeting::single(
+                    (&all[host], &all[guest]),
+                    format!("Seeded meeting {i}"),
+                    (start, start + TimeDelta::hours(1)),
+                )
             })
             .collect();
         write_transaction(&mut conn, |conn| seed::meetings(conn, &seeds)).unwrap();

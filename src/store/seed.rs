@@ -7,14 +7,18 @@ use diesel::QueryResult;
 
 use super::channels::{self, NewChannelRow, NewHistoryRow};
 use super::meetings::{self, MeetingValues};
+use super::overrides::{self, OverrideRow};
 use super::participants::{self, NewParticipant};
 use super::{forums, DbConnection};
 use crate::domain::channel::{ChannelKind, ChannelStatus, HistoryEvent};
 use crate::domain::meeting::{Confidentiality, MeetingStatus, ParticipantRole, Response};
+use crate::domain::recurrence::{Rule, Series, Timeline};
 use crate::domain::stored::{ChannelId, DelegationId, ForumId, MeetingId, UserId};
 use crate::domain::zone::TZDB_VERSION;
 
-/// A confirmed single meeting between a host and one guest, in UTC.
+/// A confirmed meeting between a host and one guest, in UTC: a single meeting, or (with
+/// `recurrence`, a bounded RRULE whose first occurrence is `start`) a series, whose second
+/// occurrence is cancelled when `cancel_second` says so.
 pub struct SeedMeeting<'a> {
     pub host: &'a DelegationId,
     pub guest: &'a DelegationId,
@@ -23,6 +27,51 @@ pub struct SeedMeeting<'a> {
     pub end: NaiveDateTime,
     pub confidentiality: Confidentiality,
     pub forum: Option<&'a ForumId>,
+    pub recurrence: Option<&'a str>,
+    pub cancel_second: bool,
+}
+
+impl SeedMeeting<'_> {
+    /// A single meeting.
+    pub fn single<'a>(
+        (host, guest): (&'a DelegationId, &'a DelegationId),
+        title: String,
+        (start, end): (NaiveDateTime, NaiveDateTime),
+    ) -> SeedMeeting<'a> {
+        SeedMeeting {
+            host,
+            guest,
+            title,
+            start,
+            end,
+            confidentiality: Confidentiality::Participants,
+            forum: None,
+            recurrence: None,
+            cancel_second: false,
+        }
+    }
+}
+
+fn invalid(error: impl std::error::Error + Send + Sync + 'static) -> diesel::result::Error {
+    diesel::result::Error::QueryBuilderError(Box::new(error))
+}
+
+/// The series' timeline (None for a single meeting) and its span.
+fn timeline_of(seed: &SeedMeeting<'_>) -> QueryResult<Timeline> {
+    let series = seed
+        .recurrence
+        .map(|rule| {
+            let rule = Rule::parse(rule).map_err(invalid)?;
+            Series::new(rule, chrono_tz::UTC, seed.start, seed.end - seed.start).map_err(invalid)
+        })
+        .transpose()?;
+    Ok(Timeline {
+        status: MeetingStatus::Confirmed,
+        start_utc: seed.start.and_utc(),
+        end_utc: seed.end.and_utc(),
+        series,
+        overrides: Vec::new(),
+    })
 }
 
 /// Writes the meetings (host accepted, guest pending); answers their ids.
@@ -30,7 +79,9 @@ pub fn meetings(conn: &mut DbConnection, seeds: &[SeedMeeting<'_>]) -> QueryResu
     let mut ids = Vec::with_capacity(seeds.len());
     for seed in seeds {
         let id = MeetingId::generate();
-        let span = (seed.start, seed.end);
+        let timeline = timeline_of(seed)?;
+        let span = timeline.span().map_err(invalid)?;
+        let span = (span.0.naive_utc(), span.1.naive_utc());
         let values = MeetingValues {
             title: seed.title.clone(),
             description: None,
@@ -41,7 +92,7 @@ pub fn meetings(conn: &mut DbConnection, seeds: &[SeedMeeting<'_>]) -> QueryResu
             disambiguation: None,
             start_utc: seed.start,
             end_utc: seed.end,
-            recurrence: None,
+            recurrence: seed.recurrence.map(str::to_owned),
             span,
             status: MeetingStatus::Confirmed.as_str(),
             confidentiality: seed.confidentiality.as_str(),
@@ -61,7 +112,33 @@ pub fn meetings(conn: &mut DbConnection, seeds: &[SeedMeeting<'_>]) -> QueryResu
             comment: None,
             responded_at: None,
         });
-        participants::replace(conn, &id, &people, (span, false))?;
+        participants::replace(conn, &id, &people, (span, seed.recurrence.is_some()))?;
+        let second = timeline
+            .series
+            .as_ref()
+            .filter(|_| seed.cancel_second)
+            .map(|series| series.between(timeline.start_utc, span.1.and_utc()))
+            .transpose()
+            .map_err(invalid)?
+            .and_then(|occurrences| occurrences.get(1).copied());
+        if let Some(second) = second {
+            overrides::insert(
+                conn,
+                &OverrideRow {
+                    meeting_id: id.as_str().to_owned(),
+                    original_start_utc: second.start_utc.naive_utc(),
+                    original_start_local: Some(second.start_local),
+                    start_local: None,
+                    end_local: None,
+                    start_utc: None,
+                    end_utc: None,
+                    status: Some(MeetingStatus::Cancelled.as_str().to_owned()),
+                    disambiguation: None,
+                    created_at: super::now(),
+                    updated_at: super::now(),
+                },
+            )?;
+        }
         ids.push(id);
     }
     Ok(ids)

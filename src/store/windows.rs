@@ -45,22 +45,29 @@ pub fn participations(
         .filter(mp::span_end_utc.gt(window.from))
         .select((mp::meeting_id, mp::delegation_id))
         .into_boxed();
+    // Series by the end of their span only: with a bound on their start too, a planner may pick
+    // the (delegation, series, start) index and walk every series the delegation ever had.
     let mut series = mp::table
         .filter(mp::delegation_id.eq_any(delegations))
         .filter(mp::series.eq(true))
         .filter(mp::span_end_utc.gt(window.from))
-        .select((mp::meeting_id, mp::delegation_id))
+        .select((mp::meeting_id, mp::delegation_id, mp::span_start_utc))
         .into_boxed();
     if let Some(to) = window.to {
         singles = singles.filter(mp::span_start_utc.lt(to));
-        series = series.filter(mp::span_start_utc.lt(to));
     }
     if answers == Answers::NotDeclined {
         singles = singles.filter(mp::response.ne("declined"));
         series = series.filter(mp::response.ne("declined"));
     }
     let mut rows: Vec<(String, String)> = singles.load(conn)?;
-    rows.extend(series.load::<(String, String)>(conn)?);
+    let running: Vec<(String, String, NaiveDateTime)> = series.load(conn)?;
+    rows.extend(
+        running
+            .into_iter()
+            .filter(|(_, _, start)| window.to.is_none_or(|to| *start < to))
+            .map(|(meeting_id, delegation_id, _)| (meeting_id, delegation_id)),
+    );
     Ok(rows)
 }
 

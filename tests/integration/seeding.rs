@@ -48,6 +48,8 @@ async fn seeded_history_reads_back_through_the_api(app: TestApp) {
                         Confidentiality::Participants
                     },
                     forum: (d % 4 == 0).then_some(&forum),
+                    recurrence: None,
+                    cancel_second: false,
                 })
                 .collect();
             seed::meetings(conn, &meetings)?;
