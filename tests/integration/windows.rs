@@ -7,7 +7,84 @@ use serde_json::json;
 use crate::helpers::TestApp;
 use crate::on_both_backends;
 
-on_both_backends!(windows_find_long_meetings_and_old_series);
+on_both_backends!(
+    windows_find_long_meetings_and_old_series,
+    a_window_holds_only_what_is_in_it_and_visible
+);
+
+/// A meeting the viewer may see but outside the window, and one inside the window that the
+/// viewer may not see, are both absent from the windowed list and schedule; the one inside and
+/// visible is there.
+async fn a_window_holds_only_what_is_in_it_and_visible(app: TestApp) {
+    let w = app.world().await;
+    let platform = w.token("platform");
+    let c = app
+        .create_delegation(platform, "CCC", "Asia/Shanghai")
+        .await;
+    let c_scheduler = app
+        .create_user(platform, &c, "c-scheduler", "scheduler")
+        .await;
+    assert!(!c_scheduler.is_empty());
+    let c_token = app
+        .login("c-scheduler", crate::helpers::USER_PASSWORD)
+        .await;
+    let book = |participant: &str, title: &str, start: &str, end: &str| {
+        json!({"title": title, "participants": [participant], "time_zone": "UTC",
+               "start": start, "end": end})
+    };
+    let inside = app
+        .book(
+            w.token("a-scheduler"),
+            book(&w.b, "Inside", "2028-05-10T09:00", "2028-05-10T10:00"),
+        )
+        .await;
+    // Visible to A (it takes part), a day after the window.
+    app.book(
+        w.token("a-scheduler"),
+        book(&w.b, "After", "2028-05-15T00:00", "2028-05-15T01:00"),
+    )
+    .await;
+    // In the window, between B and C: A may not see it.
+    app.book(
+        &c_token,
+        book(&w.b, "Foreign", "2028-05-10T09:00", "2028-05-10T10:00"),
+    )
+    .await;
+    let window = "from=2028-05-08T00:00:00Z&to=2028-05-15T00:00:00Z";
+    let page = app
+        .expect(
+            200,
+            "GET",
+            &format!("/api/v1/meetings?{window}"),
+            Some(w.token("a-viewer")),
+            None,
+        )
+        .await;
+    let titles: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Inside"], "{page}");
+    assert_eq!(page["items"][0]["id"], inside.id.as_str());
+    let schedule = app
+        .expect(
+            200,
+            "GET",
+            &format!("/api/v1/schedule?{window}"),
+            Some(w.token("a-viewer")),
+            None,
+        )
+        .await;
+    let titles: Vec<&str> = schedule["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Inside"], "{schedule}");
+}
 
 async fn windows_find_long_meetings_and_old_series(app: TestApp) {
     let w = app.world().await;
