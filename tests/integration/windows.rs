@@ -2,6 +2,9 @@
 //! days before the window, and a series that began years before, are in it; what ended at its
 //! start is not. On both backends, through the list, the schedule and conflict detection.
 
+use entente::domain::stored::MeetingId;
+use entente::service::meetings::{Meeting, Occurrence, Schedule};
+use entente::service::Page;
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -51,39 +54,23 @@ async fn a_window_holds_only_what_is_in_it_and_visible(app: TestApp) {
     )
     .await;
     let window = "from=2028-05-08T00:00:00Z&to=2028-05-15T00:00:00Z";
-    let page = app
-        .expect(
-            200,
-            "GET",
-            &format!("/api/v1/meetings?{window}"),
-            Some(w.token("a-viewer")),
-            None,
-        )
+    let (listed, occurring) = in_window(&app, w.token("a-viewer"), window).await;
+    let titles: Vec<&str> = listed.iter().map(|m| m.title.as_str()).collect();
+    assert_eq!(titles, ["Inside"]);
+    assert_eq!(listed[0].id, inside.id);
+    let titles: Vec<&str> = occurring.iter().map(|o| o.title.as_str()).collect();
+    assert_eq!(titles, ["Inside"]);
+}
+
+/// What `token` sees in the window: the list's meetings and the schedule's occurrences (UTC).
+async fn in_window(app: &TestApp, token: &str, window: &str) -> (Vec<Meeting>, Vec<Occurrence>) {
+    let list = format!("/api/v1/meetings?{window}");
+    let page: Page<Meeting> = app.expect_as(200, "GET", &list, Some(token), None).await;
+    let schedule = format!("/api/v1/schedule?{window}&tz=UTC");
+    let schedule: Schedule = app
+        .expect_as(200, "GET", &schedule, Some(token), None)
         .await;
-    let titles: Vec<&str> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["title"].as_str().unwrap())
-        .collect();
-    assert_eq!(titles, ["Inside"], "{page}");
-    assert_eq!(page["items"][0]["id"], inside.id.as_str());
-    let schedule = app
-        .expect(
-            200,
-            "GET",
-            &format!("/api/v1/schedule?{window}"),
-            Some(w.token("a-viewer")),
-            None,
-        )
-        .await;
-    let titles: Vec<&str> = schedule["occurrences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["title"].as_str().unwrap())
-        .collect();
-    assert_eq!(titles, ["Inside"], "{schedule}");
+    (page.items, schedule.occurrences)
 }
 
 async fn windows_find_long_meetings_and_old_series(app: TestApp) {
@@ -122,42 +109,11 @@ async fn windows_find_long_meetings_and_old_series(app: TestApp) {
     let window = "from=2029-03-02T00:00:00Z&to=2029-03-09T00:00:00Z";
 
     for viewer in ["a-viewer", "b-viewer"] {
-        let page = app
-            .expect(
-                200,
-                "GET",
-                &format!("/api/v1/meetings?{window}"),
-                Some(w.token(viewer)),
-                None,
-            )
-            .await;
-        let ids: Vec<&str> = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["id"].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            ids,
-            [series.id.as_str(), long.id.as_str()],
-            "{viewer}: {page}"
-        );
-        let schedule = app
-            .expect(
-                200,
-                "GET",
-                &format!("/api/v1/schedule?{window}&tz=UTC"),
-                Some(w.token(viewer)),
-                None,
-            )
-            .await;
-        let titles: Vec<&str> = schedule["occurrences"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|o| o["title"].as_str().unwrap())
-            .collect();
-        assert_eq!(titles, ["Conference", "Weekly"], "{viewer}: {schedule}");
+        let (listed, occurring) = in_window(&app, w.token(viewer), window).await;
+        let ids: Vec<&MeetingId> = listed.iter().map(|m| &m.id).collect();
+        assert_eq!(ids, [&series.id, &long.id], "{viewer}");
+        let titles: Vec<&str> = occurring.iter().map(|o| o.title.as_str()).collect();
+        assert_eq!(titles, ["Conference", "Weekly"], "{viewer}");
     }
     assert!(!before.id.as_str().is_empty());
 
