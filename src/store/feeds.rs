@@ -7,7 +7,8 @@ use super::schema::{feeds, users};
 use super::{now, DbConnection};
 use crate::domain::stored::{FeedId, UserId};
 
-#[derive(Queryable, Debug, Clone)]
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = feeds)]
 pub struct FeedRow {
     pub id: String,
     pub name: String,
@@ -15,21 +16,6 @@ pub struct FeedRow {
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
 }
-
-type FeedColumns = (
-    feeds::id,
-    feeds::name,
-    feeds::scope,
-    feeds::created_at,
-    feeds::revoked_at,
-);
-const FEED_COLUMNS: FeedColumns = (
-    feeds::id,
-    feeds::name,
-    feeds::scope,
-    feeds::created_at,
-    feeds::revoked_at,
-);
 
 /// A live feed behind a token hash, with its active owner.
 #[derive(Queryable, Debug, Clone)]
@@ -74,7 +60,7 @@ pub fn live_of(
     let mut query = feeds::table
         .filter(feeds::user_id.eq(owner.as_str().to_owned()))
         .filter(feeds::revoked_at.is_null())
-        .select(FEED_COLUMNS)
+        .select(FeedRow::as_select())
         .into_boxed();
     if let Some(after) = after {
         query = query.filter(feeds::id.gt(after.to_owned()));
@@ -91,7 +77,7 @@ pub fn find_owned(
     feeds::table
         .filter(feeds::id.eq(id.as_str()))
         .filter(feeds::user_id.eq(owner.as_str()))
-        .select(FEED_COLUMNS)
+        .select(FeedRow::as_select())
         .first(conn)
         .optional()
 }

@@ -9,7 +9,8 @@ use super::{new_id, now, DbConnection};
 use crate::domain::stored::{DelegationId, UserId};
 
 /// A user as listed (never with the password hash).
-#[derive(Queryable, Debug, Clone)]
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = users)]
 pub struct UserRow {
     pub id: String,
     pub username: String,
@@ -21,29 +22,9 @@ pub struct UserRow {
     pub updated_at: NaiveDateTime,
 }
 
-type UserColumns = (
-    users::id,
-    users::username,
-    users::role,
-    users::delegation_id,
-    users::active,
-    users::version,
-    users::created_at,
-    users::updated_at,
-);
-const USER_COLUMNS: UserColumns = (
-    users::id,
-    users::username,
-    users::role,
-    users::delegation_id,
-    users::active,
-    users::version,
-    users::created_at,
-    users::updated_at,
-);
-
 /// What logging in and recognising a token need of a user.
-#[derive(Queryable, Debug, Clone)]
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = users)]
 pub struct AccountRow {
     pub id: String,
     pub username: String,
@@ -54,25 +35,6 @@ pub struct AccountRow {
     pub token_generation: i64,
     pub version: i64,
 }
-
-type AccountColumns = (
-    users::id,
-    users::username,
-    users::password_hash,
-    users::role,
-    users::delegation_id,
-    users::token_generation,
-    users::version,
-);
-const ACCOUNT_COLUMNS: AccountColumns = (
-    users::id,
-    users::username,
-    users::password_hash,
-    users::role,
-    users::delegation_id,
-    users::token_generation,
-    users::version,
-);
 
 /// How an account is looked up.
 pub enum AccountKey<'a> {
@@ -92,7 +54,7 @@ pub struct NewUserRow<'a> {
 pub fn find(conn: &mut DbConnection, id: &UserId) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id.as_str())
-        .select(USER_COLUMNS)
+        .select(UserRow::as_select())
         .first(conn)
         .optional()
 }
@@ -105,7 +67,7 @@ pub fn of_delegation(
     limit: i64,
 ) -> QueryResult<Vec<UserRow>> {
     let mut query = users::table
-        .select(USER_COLUMNS)
+        .select(UserRow::as_select())
         .filter(users::delegation_id.eq(delegation_id.as_str().to_owned()))
         .order(users::username.asc())
         .limit(limit)
@@ -165,12 +127,12 @@ pub fn active_account(
     match by {
         AccountKey::Username(username) => active
             .filter(users::username.eq(username))
-            .select(ACCOUNT_COLUMNS)
+            .select(AccountRow::as_select())
             .first(conn)
             .optional(),
         AccountKey::Id(id) => active
             .filter(users::id.eq(id.as_str()))
-            .select(ACCOUNT_COLUMNS)
+            .select(AccountRow::as_select())
             .first(conn)
             .optional(),
     }
@@ -183,7 +145,7 @@ pub fn account_by_username(
 ) -> QueryResult<Option<AccountRow>> {
     users::table
         .filter(users::username.eq(username))
-        .select(ACCOUNT_COLUMNS)
+        .select(AccountRow::as_select())
         .first(conn)
         .optional()
 }

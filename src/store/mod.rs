@@ -82,7 +82,6 @@ pub struct Store {
     counters: Arc<Counters>,
     size: u32,
     backend: &'static str,
-    queue_timeout: Duration,
 }
 
 impl Store {
@@ -123,7 +122,6 @@ impl Store {
             counters,
             size: size.max(1),
             backend: url.backend(),
-            queue_timeout,
         })
     }
 
@@ -198,11 +196,6 @@ impl Store {
             Ok(result) => result,
             Err(_) => Err(StoreError::Busy(timeout)),
         }
-    }
-
-    /// How long a request waits for a free connection.
-    pub fn queue_timeout(&self) -> Duration {
-        self.queue_timeout
     }
 }
 
