@@ -115,24 +115,37 @@ type BoxedMeetings<'a> = meetings::BoxedQuery<'a, MultiBackend>;
 /// or other delegations' data holds.
 fn visible<'a>(viewer: Option<&DelegationId>) -> BoxedMeetings<'a> {
     let query = meetings::table.into_boxed();
-    let Some(delegation_id) = viewer.map(|d| d.as_str().to_owned()) else {
-        return query.filter(meetings::confidentiality.eq("public"));
-    };
-    let taking_part = diesel::dsl::exists(
-        mp::table
-            .filter(mp::meeting_id.eq(meetings::id))
-            .filter(mp::delegation_id.eq(delegation_id.clone())),
-    );
-    let member = diesel::dsl::exists(
-        fm::table
-            .filter(fm::forum_id.nullable().eq(meetings::forum_id))
-            .filter(fm::delegation_id.eq(delegation_id)),
-    );
-    query.filter(
-        meetings::confidentiality
-            .eq("public")
-            .or(taking_part)
-            .or(meetings::confidentiality.eq("forum").and(member)),
+    match viewer {
+        Some(delegation_id) => query.filter(seen_by_delegation(delegation_id)),
+        None => query.filter(meetings::confidentiality.eq("public")),
+    }
+}
+
+/// The visibility rule for a delegation's users (its id given twice: once for each `EXISTS`),
+/// as one fixed expression: a statement built from it without boxing is prepared once per
+/// connection (reads by id run it constantly).
+#[diesel::dsl::auto_type(type_alias)]
+fn seen_by(participant: String, member: String) -> _ {
+    meetings::confidentiality
+        .eq("public")
+        .or(diesel::dsl::exists(
+            mp::table
+                .filter(mp::meeting_id.eq(meetings::id))
+                .filter(mp::delegation_id.eq(participant)),
+        ))
+        .or(meetings::confidentiality
+            .eq("forum")
+            .and(diesel::dsl::exists(
+                fm::table
+                    .filter(fm::forum_id.nullable().eq(meetings::forum_id))
+                    .filter(fm::delegation_id.eq(member)),
+            )))
+}
+
+fn seen_by_delegation(delegation_id: &DelegationId) -> seen_by {
+    seen_by(
+        delegation_id.as_str().to_owned(),
+        delegation_id.as_str().to_owned(),
     )
 }
 
@@ -142,10 +155,17 @@ pub fn find_visible(
     viewer: Option<&DelegationId>,
     id: &MeetingId,
 ) -> QueryResult<Option<MeetingRow>> {
-    visible(viewer)
-        .filter(meetings::id.eq(id.as_str().to_owned()))
-        .first(conn)
-        .optional()
+    let by_id = meetings::table.filter(meetings::id.eq(id.as_str().to_owned()));
+    match viewer {
+        Some(delegation_id) => by_id
+            .filter(seen_by_delegation(delegation_id))
+            .first(conn)
+            .optional(),
+        None => by_id
+            .filter(meetings::confidentiality.eq("public"))
+            .first(conn)
+            .optional(),
+    }
 }
 
 /// Which of `ids` `viewer` may see.

@@ -388,4 +388,29 @@ mod tests {
         assert_eq!(answered, 1);
         assert_eq!(store.pool_state(), (1, 1, 1));
     }
+
+    /// The bundled SQLite is built as `.cargo/config.toml` says (docs/ARCHITECTURE.md, "SQLite
+    /// as compiled here"): without STAT4 (whose samples made every cached statement re-prepare
+    /// when a bound value changed), without memory statistics, in multi-thread mode.
+    #[test]
+    fn sqlite_is_compiled_as_configured() {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct CompileOption {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            compile_options: String,
+        }
+        let (_dir, url) = scratch();
+        let store = Store::open(&url, 1).unwrap();
+        let mut conn = store.connection().unwrap();
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        assert!(options.iter().any(|o| o == "THREADSAFE=2"), "{options:?}");
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+        assert!(!options.iter().any(|o| o.contains("STAT4")), "{options:?}");
+    }
 }

@@ -9,7 +9,8 @@ use super::DbConnection;
 use crate::domain::stored::MeetingId;
 
 /// An override as stored.
-#[derive(Queryable, Debug, Clone, PartialEq, Eq)]
+#[derive(Queryable, Selectable, Debug, Clone, PartialEq, Eq)]
+#[diesel(table_name = mo)]
 pub struct OverrideRow {
     pub meeting_id: String,
     pub original_start_utc: NaiveDateTime,
@@ -31,25 +32,22 @@ impl OverrideRow {
     }
 }
 
-/// The overrides of these meetings, by meeting and original start.
+/// The overrides of these meetings, by meeting and original start. One meeting's is a fixed
+/// statement (prepared once per connection): reads by id run it constantly.
 pub fn of_meetings(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<OverrideRow>> {
-    mo::table
-        .filter(mo::meeting_id.eq_any(ids))
-        .select((
-            mo::meeting_id,
-            mo::original_start_utc,
-            mo::original_start_local,
-            mo::start_local,
-            mo::end_local,
-            mo::start_utc,
-            mo::end_utc,
-            mo::status,
-            mo::disambiguation,
-            mo::created_at,
-            mo::updated_at,
-        ))
-        .order((mo::meeting_id.asc(), mo::original_start_utc.asc()))
-        .load(conn)
+    let order = (mo::meeting_id.asc(), mo::original_start_utc.asc());
+    match ids {
+        [id] => mo::table
+            .filter(mo::meeting_id.eq(*id))
+            .select(OverrideRow::as_select())
+            .order(order)
+            .load(conn),
+        _ => mo::table
+            .filter(mo::meeting_id.eq_any(ids))
+            .select(OverrideRow::as_select())
+            .order(order)
+            .load(conn),
+    }
 }
 
 pub fn insert(conn: &mut DbConnection, o: &OverrideRow) -> QueryResult<()> {

@@ -8,7 +8,8 @@ use super::schema::meeting_participants as mp;
 use super::DbConnection;
 use crate::domain::stored::{DelegationId, MeetingId};
 
-#[derive(Queryable, Debug, Clone)]
+#[derive(Queryable, Selectable, Debug, Clone)]
+#[diesel(table_name = mp)]
 pub struct ParticipantRow {
     pub meeting_id: String,
     pub delegation_id: String,
@@ -27,24 +28,26 @@ pub struct NewParticipant<'a> {
     pub responded_at: Option<NaiveDateTime>,
 }
 
-/// The participants of these meetings, by meeting, role and delegation.
+/// The participants of these meetings, by meeting, role and delegation. One meeting's is a
+/// fixed statement (prepared once per connection): reads by id run it constantly.
 pub fn of_meetings(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<ParticipantRow>> {
-    mp::table
-        .filter(mp::meeting_id.eq_any(ids))
-        .select((
-            mp::meeting_id,
-            mp::delegation_id,
-            mp::role,
-            mp::response,
-            mp::comment,
-            mp::responded_at,
-        ))
-        .order((
-            mp::meeting_id.asc(),
-            mp::role.asc(),
-            mp::delegation_id.asc(),
-        ))
-        .load(conn)
+    let order = (
+        mp::meeting_id.asc(),
+        mp::role.asc(),
+        mp::delegation_id.asc(),
+    );
+    match ids {
+        [id] => mp::table
+            .filter(mp::meeting_id.eq(*id))
+            .select(ParticipantRow::as_select())
+            .order(order)
+            .load(conn),
+        _ => mp::table
+            .filter(mp::meeting_id.eq_any(ids))
+            .select(ParticipantRow::as_select())
+            .order(order)
+            .load(conn),
+    }
 }
 
 /// The delegations taking part in a meeting.

@@ -32,44 +32,61 @@ impl Window {
 }
 
 /// These delegations' participations in the window: (meeting id, delegation id).
+///
+/// Two fixed statements per delegation (prepared once per connection), each answered from its
+/// covering index; the answer is read from the index too and declined ones are dropped here.
 pub fn participations(
     conn: &mut DbConnection,
     delegations: &[&str],
     window: Window,
     answers: Answers,
 ) -> QueryResult<Vec<(String, String)>> {
-    let mut singles = mp::table
-        .filter(mp::delegation_id.eq_any(delegations))
-        .filter(mp::series.eq(false))
-        .filter(mp::span_start_utc.gt(window.earliest_single_start()))
-        .filter(mp::span_end_utc.gt(window.from))
-        .select((mp::meeting_id, mp::delegation_id))
-        .into_boxed();
-    // Series by the end of their span only: with a bound on their start too, a planner may pick
-    // the (delegation, series, start) index and walk every series the delegation ever had.
-    let mut series = mp::table
-        .filter(mp::delegation_id.eq_any(delegations))
-        .filter(mp::series.eq(true))
-        .filter(mp::span_end_utc.gt(window.from))
-        .select((mp::meeting_id, mp::delegation_id, mp::span_start_utc))
-        .into_boxed();
-    if let Some(to) = window.to {
-        singles = singles.filter(mp::span_start_utc.lt(to));
+    let to = window.to.unwrap_or(OPEN_END);
+    let counts = |response: &str| answers == Answers::Any || response != "declined";
+    let mut rows = Vec::new();
+    for delegation in delegations {
+        let singles: Vec<(String, String, String)> = mp::table
+            .filter(mp::delegation_id.eq(*delegation))
+            .filter(mp::series.eq(false))
+            .filter(mp::span_start_utc.gt(window.earliest_single_start()))
+            .filter(mp::span_start_utc.lt(to))
+            .filter(mp::span_end_utc.gt(window.from))
+            .select((mp::meeting_id, mp::delegation_id, mp::response))
+            .load(conn)?;
+        // Series by the end of their span only: with a bound on their start too, a planner may
+        // pick the (delegation, series, start) index and walk every series the delegation had.
+        let running: Vec<(String, String, String, NaiveDateTime)> = mp::table
+            .filter(mp::delegation_id.eq(*delegation))
+            .filter(mp::series.eq(true))
+            .filter(mp::span_end_utc.gt(window.from))
+            .select((
+                mp::meeting_id,
+                mp::delegation_id,
+                mp::response,
+                mp::span_start_utc,
+            ))
+            .load(conn)?;
+        rows.extend(
+            singles
+                .into_iter()
+                .filter(|(_, _, response)| counts(response))
+                .map(|(meeting_id, delegation_id, _)| (meeting_id, delegation_id)),
+        );
+        rows.extend(
+            running
+                .into_iter()
+                .filter(|(_, _, response, start)| counts(response) && *start < to)
+                .map(|(meeting_id, delegation_id, _, _)| (meeting_id, delegation_id)),
+        );
     }
-    if answers == Answers::NotDeclined {
-        singles = singles.filter(mp::response.ne("declined"));
-        series = series.filter(mp::response.ne("declined"));
-    }
-    let mut rows: Vec<(String, String)> = singles.load(conn)?;
-    let running: Vec<(String, String, NaiveDateTime)> = series.load(conn)?;
-    rows.extend(
-        running
-            .into_iter()
-            .filter(|(_, _, start)| window.to.is_none_or(|to| *start < to))
-            .map(|(meeting_id, delegation_id, _)| (meeting_id, delegation_id)),
-    );
     Ok(rows)
 }
+
+/// The end of an open-ended window: later than anything stored (both backends store it).
+const OPEN_END: NaiveDateTime = match chrono::NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(day) => day.and_time(chrono::NaiveTime::MIN),
+    None => NaiveDateTime::MIN,
+};
 
 /// Which participations count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
