@@ -64,19 +64,37 @@ PY
 ROWS=()
 row() { ROWS+=("$1|$2|$3|$4|$5|$6"); }
 
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else '-')" "$1" "$2"; }
+
 # ----------------------------------------------------------------------------------------------
-# The baseline
-"$BIN/examples/baseline" serve "127.0.0.1:$BASE_PORT" "$SECRET" &
-PIDS+=($!)
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$BASE_PORT/json" >/dev/null && break; sleep 0.1; done
+# The baseline: bare actix-web; with a database, also /jwt-db (the token's subject looked up by
+# key in one prepared statement on a blocking thread): the floor of any server that checks each
+# token against the database.
+baseline() {
+    local database=${1:-}
+    "$BIN/examples/baseline" serve "127.0.0.1:$BASE_PORT" "$SECRET" ${database:+"$database"} &
+    local pid=$!
+    for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$BASE_PORT/json" >/dev/null && break; sleep 0.1; done
+    BASELINE_PID=$pid
+}
 TOKEN=$("$BIN/examples/baseline" token "$SECRET")
+baseline "sqlite://$SCRATCH/baseline.db"
 read -r rps p50 p99 _ <<<"$(measure 32 "" "http://127.0.0.1:$BASE_PORT/json")"
 row baseline "GET /json" "$rps" "$p50" "$p99" ""
 read -r JWT_RPS p50 p99 _ <<<"$(measure 32 "" "http://127.0.0.1:$BASE_PORT/jwt" -H "Authorization: Bearer $TOKEN")"
 row baseline "GET /jwt (the reference)" "$JWT_RPS" "$p50" "$p99" "1.00"
-kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true; PIDS=()
-
-ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else '-')" "$1" "$2"; }
+r=($(measure 32 "" "http://127.0.0.1:$BASE_PORT/jwt-db" -H "Authorization: Bearer $TOKEN"))
+row baseline "GET /jwt-db, SQLite (floor: one lookup per request)" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "$JWT_RPS")"
+kill "$BASELINE_PID"; wait "$BASELINE_PID" 2>/dev/null || true
+if [ -n "${ENTENTE_TEST_POSTGRES_URL:-}" ]; then
+    floor_db="entente_floor_$$"
+    psql "$ENTENTE_TEST_POSTGRES_URL" -qc "CREATE DATABASE $floor_db" >/dev/null
+    baseline "${ENTENTE_TEST_POSTGRES_URL%/*}/$floor_db"
+    r=($(measure 32 "" "http://127.0.0.1:$BASE_PORT/jwt-db" -H "Authorization: Bearer $TOKEN"))
+    row baseline "GET /jwt-db, PostgreSQL (floor: one lookup per request)" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "$JWT_RPS")"
+    kill "$BASELINE_PID"; wait "$BASELINE_PID" 2>/dev/null || true
+    psql "$ENTENTE_TEST_POSTGRES_URL" -qc "DROP DATABASE $floor_db" >/dev/null
+fi
 
 # ----------------------------------------------------------------------------------------------
 # Lua scripts for wrk

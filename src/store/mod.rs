@@ -391,7 +391,8 @@ mod tests {
 
     /// The bundled SQLite is built as `.cargo/config.toml` says (docs/ARCHITECTURE.md, "SQLite
     /// as compiled here"): without STAT4 (whose samples made every cached statement re-prepare
-    /// when a bound value changed), without memory statistics, in multi-thread mode.
+    /// when a bound value changed), with the planner stability guarantee (bound values compared
+    /// with partially indexed columns did the same), without memory statistics, multi-thread.
     #[test]
     fn sqlite_is_compiled_as_configured() {
         use diesel::RunQueryDsl;
@@ -410,7 +411,11 @@ mod tests {
             .map(|o| o.compile_options)
             .collect();
         assert!(options.iter().any(|o| o == "THREADSAFE=2"), "{options:?}");
-        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
         assert!(!options.iter().any(|o| o.contains("STAT4")), "{options:?}");
+        assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
     }
 }
