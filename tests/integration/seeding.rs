@@ -1,4 +1,4 @@
-//! The shared seeding module (`entente::store::seed`, also used by `benches/lists.rs`) writes
+//! The shared seeding module (`entente::store::seed`, also used by `benches/lists/`) writes
 //! rows the application reads back as if it had booked them itself: the bench measures the real
 //! thing.
 

@@ -14,13 +14,19 @@
 //! N meetings among 50 other delegations (over all of 2027, half of them `forum`-confidential in
 //! the others' forums), N/10 channels among the others with their history, and N/1000 forums.
 //! With `ENTENTE_BENCH_OWN`, V's own history grows as well: that many meetings of V's over the
-//! ten years before, every twentieth a weekly series with a cancelled session (none reaching
-//! the measured windows of 2027), so that every row of the report holds the same windows and only
-//! the history differs.
+//! ten years before July 2026, every twentieth a weekly series with a cancelled session (none
+//! reaching the measured windows of 2027 nor the feed's 90 days back), so that every row of the
+//! report holds the same windows and only the history differs.
 //! Every endpoint is then called over HTTP by V's viewer (and by X, a forum member not taking
-//! part) and timed: median and 95th percentile of 40 calls after 5 warm-up calls.
+//! part) and timed: median and 95th percentile of 40 calls after 5 warm-up calls; then V's
+//! scheduler's writes (`writes.rs`): a booking, a three-year weekly series (conflicts checked
+//! over its coming year), a move, a cancellation and an occurrence moved, each call on something
+//! new. Every median is given as a ratio to `GET /api/v1/me` timed the same way in the same run,
+//! and — with several own sizes — to the same endpoint at the smallest own size.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod writes;
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -139,6 +145,9 @@ struct Fixture {
     v: String,
     w: String,
     viewer: String,
+    scheduler: String,
+    /// V's weekly series of 52 sessions (Tuesdays 15:00 in Zurich from 2027-01-05).
+    weekly: String,
     member: String,
     channel: String,
     forum: String,
@@ -208,7 +217,7 @@ async fn fixture(client: &Client, admin_password: &str) -> Fixture {
             )
             .await;
     }
-    client
+    let weekly = client
         .call(
             "POST",
             "/api/v1/meetings",
@@ -220,7 +229,10 @@ async fn fixture(client: &Client, admin_password: &str) -> Fixture {
                         "confidentiality": "forum"}),
             ),
         )
-        .await;
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for (token, to, reason) in [
         (&w_admin, "frozen", Some("pause")),
         (&v_admin, "active", None),
@@ -254,6 +266,8 @@ async fn fixture(client: &Client, admin_password: &str) -> Fixture {
         v,
         w,
         viewer,
+        scheduler: v_scheduler,
+        weekly,
         member,
         channel,
         forum,
@@ -263,7 +277,8 @@ async fn fixture(client: &Client, admin_password: &str) -> Fixture {
 }
 
 /// V's own history, through the shared seeding module: `n` meetings over the ten years before
-/// 2026-11 (so none reaches the measured windows of 2027), with W or one of the others; every
+/// July 2026 (so that none, series included, reaches the measured windows of 2027 nor the
+/// feed's, which starts 90 days before the run), with W or one of the others; every
 /// twentieth a weekly series of eight sessions whose second is cancelled (an override).
 fn seed_own(
     conn: &mut DbConnection,
@@ -271,7 +286,7 @@ fn seed_own(
     (v, w): (&DelegationId, &DelegationId),
     others: &[DelegationId],
 ) {
-    let first = chrono::NaiveDate::from_ymd_opt(2016, 11, 1)
+    let first = chrono::NaiveDate::from_ymd_opt(2016, 7, 1)
         .unwrap()
         .and_hms_opt(0, 0, 0)
         .unwrap();
@@ -357,7 +372,57 @@ enum Backend {
     Postgres,
 }
 
-async fn run(backend: Backend, (n, own): (usize, usize), report: &mut String) {
+/// One endpoint's times in one run.
+struct Measured {
+    backend: &'static str,
+    others: usize,
+    own: usize,
+    endpoint: String,
+    median: Duration,
+    p95: Duration,
+}
+
+/// The table: each median also as a ratio to `GET /api/v1/me` in the same run, and to the same
+/// endpoint with the smallest own history (same backend, same others' data).
+fn table(rows: &[Measured]) -> String {
+    let mut out = String::from(
+        "| backend | others' meetings | own meetings | endpoint | median ms | p95 ms | × /me | × smallest own |\n\
+         | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n",
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    for row in rows {
+        let same_run = |endpoint: &str| {
+            rows.iter().find(|r| {
+                (r.backend, r.others, r.own) == (row.backend, row.others, row.own)
+                    && r.endpoint == endpoint
+            })
+        };
+        let me = same_run("GET /api/v1/me").map_or(f64::NAN, |r| ms(r.median));
+        let smallest = rows
+            .iter()
+            .filter(|r| {
+                (r.backend, r.others) == (row.backend, row.others) && r.endpoint == row.endpoint
+            })
+            .min_by_key(|r| r.own)
+            .map_or(f64::NAN, |r| ms(r.median));
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.2} | {:.2} | {:.1} | {:.2} |",
+            row.backend,
+            row.others,
+            row.own,
+            row.endpoint,
+            ms(row.median),
+            ms(row.p95),
+            ms(row.median) / me,
+            ms(row.median) / smallest,
+        )
+        .unwrap();
+    }
+    out
+}
+
+async fn run(backend: Backend, (n, own): (usize, usize), report: &mut Vec<Measured>) {
     let dir = tempfile::tempdir().unwrap();
     let (url, pg) = match backend {
         Backend::Sqlite => (
@@ -461,26 +526,32 @@ async fn run(backend: Backend, (n, own): (usize, usize), report: &mut String) {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
-    // The same server's cheapest route, timed the same way in the same run: the baseline every
-    // other figure is given as a ratio to (these machines are shared; absolute times drift).
-    let (baseline, _) = client.time("/healthz", None).await;
-    writeln!(
-        report,
-        "| {backend_name} | {n} | {own} | /healthz (baseline) | {:.2} | 1.0 | |",
-        baseline.as_secs_f64() * 1000.0
-    )
-    .unwrap();
+    let mut timed = vec![(
+        "GET /api/v1/me".to_owned(),
+        client.time("/api/v1/me", Some(&f.viewer)).await,
+    )];
+    timed.push((
+        "GET /meetings/{id}".to_owned(),
+        client
+            .time(&format!("/api/v1/meetings/{}", f.weekly), Some(&f.viewer))
+            .await,
+    ));
     for (name, path, token) in cases {
         let token = (!token.is_empty()).then_some(token);
-        let (median, p95) = client.time(&path, token).await;
-        writeln!(
-            report,
-            "| {backend_name} | {n} | {own} | {name} | {:.2} | {:.1} | {:.2} |",
-            median.as_secs_f64() * 1000.0,
-            median.as_secs_f64() / baseline.as_secs_f64().max(1e-9),
-            p95.as_secs_f64() * 1000.0
-        )
-        .unwrap();
+        timed.push((name.to_owned(), client.time(&path, token).await));
+    }
+    for (name, median, p95) in writes::measure(&client, &f).await {
+        timed.push((name, (median, p95)));
+    }
+    for (endpoint, (median, p95)) in timed {
+        report.push(Measured {
+            backend: backend_name,
+            others: n,
+            own,
+            endpoint,
+            median,
+            p95,
+        });
     }
     eprintln!("{backend_name} N={n} own={own}: data written in {seeded:.1?}");
     handle.stop(true).await;
@@ -524,15 +595,15 @@ async fn main() {
                 .expect("ENTENTE_BENCH_OWN: numbers, e.g. 1000,10000")
         })
         .collect();
-    let mut report = String::from(
-        "| backend | others' meetings | own meetings | endpoint | median ms | × /healthz | p95 ms |\n| --- | ---: | ---: | --- | ---: | ---: | ---: |\n",
-    );
+    let mut report = Vec::new();
     for backend in backends {
         for &n in &sizes {
             for &o in &own {
                 run(backend, (n, o), &mut report).await;
+                // What is measured so far, in case a later run fails.
+                eprintln!("{}", table(&report));
             }
         }
     }
-    println!("{report}");
+    println!("{}", table(&report));
 }
