@@ -12,6 +12,7 @@ mod calendar_rfc;
 mod channels;
 mod concurrency;
 mod dst_occurrences;
+mod feed_queries;
 mod forums;
 mod hostile_input;
 mod identity;
