@@ -96,6 +96,9 @@ impl Application {
             )),
             config: Arc::new(config),
             keys: Arc::new(startup.keys.clone()),
+            feeds: Arc::new(service::feed_cache::FeedCache::new(
+                service::feed_cache::DEFAULT_BUDGET,
+            )),
         });
 
         let openapi = api::openapi_document();

@@ -59,6 +59,11 @@ impl CreatedFeed {
 /// `text/calendar` with an ETag of the body; a matching `If-None-Match` (weak comparison) gets 304.
 fn calendar(req: &HttpRequest, body: String) -> HttpResponse {
     let etag = ical::etag(&body);
+    calendar_with(req, etag, body.into())
+}
+
+/// A calendar answer under its validator: 304 when the client holds it already.
+fn calendar_with(req: &HttpRequest, etag: String, body: actix_web::web::Bytes) -> HttpResponse {
     let matches = super::http::if_none_match(req, &etag);
     let mut response = if matches {
         HttpResponse::NotModified()
@@ -185,8 +190,8 @@ pub async fn feed_ics(
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let _turn = state.renders.enter().await?;
-    match export::feed_calendar(&state.store, token.into_inner()).await? {
-        Some(body) => Ok(calendar(&req, body)),
+    match export::feed_calendar(&state.store, &state.feeds, token.into_inner()).await? {
+        Some(feed) => Ok(calendar_with(&req, feed.etag, feed.body)),
         None => Err(AppError::not_found("feed")),
     }
 }

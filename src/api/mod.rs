@@ -33,6 +33,8 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub keys: Arc<KeyRing>,
+    /// Rendered feeds, under their validators.
+    pub feeds: Arc<crate::service::feed_cache::FeedCache>,
     /// Bounded argon2 work (logins, new users).
     pub passwords: Arc<crate::auth::password::PasswordWork>,
     /// Bounded calendar renderings (a feed of thousands of meetings takes megabytes while it

@@ -1,5 +1,8 @@
 //! iCalendar export: one meeting's `.ics`, and the subscribable feeds of a delegation.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -7,6 +10,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
+use super::feed_cache::FeedCache;
 use super::meetings::load::{overrides_of, participants_of, timeline_of};
 use super::{Context, Page, PageRequest};
 use crate::domain::access::Principal;
@@ -16,10 +20,12 @@ use crate::domain::meeting::{Confidentiality, MeetingStatus, Response};
 use crate::domain::recurrence::Rule;
 use crate::domain::stored::{string_enum, DelegationId, FeedId, MeetingId, UserId};
 use crate::error::{AppError, FieldError};
+use crate::store::delegations::{self, PartyRow};
+use crate::store::feeds::SubscriptionRow;
 use crate::store::feeds::{self as rows, FeedRow};
 use crate::store::meetings::{self as meeting_rows, Cancelled, MeetingRow};
 use crate::store::windows::Window;
-use crate::store::{delegations, is_unique_violation, now, stored, DbConnection, Store};
+use crate::store::{is_unique_violation, now, stored, DbConnection, Store};
 
 /// A feed holds meetings from this many days ago on.
 pub const FEED_PAST_DAYS: i64 = 90;
@@ -61,11 +67,14 @@ fn class(confidentiality: Confidentiality) -> &'static str {
 
 /// The VEVENTs of these meetings: a series as its master (cancelled occurrences as EXDATE),
 /// plus one per moved or re-statused occurrence.
-fn events(conn: &mut DbConnection, rows: Vec<MeetingRow>) -> Result<Vec<Event>, AppError> {
+fn events(
+    conn: &mut DbConnection,
+    rows: Vec<MeetingRow>,
+    parties: &[PartyRow],
+) -> Result<Vec<Event>, AppError> {
     let ids: Vec<MeetingId> = rows.iter().map(MeetingRow::meeting_id).collect();
     let mut participants = participants_of(conn, &ids)?;
     let mut overrides = overrides_of(conn, &ids)?;
-    let parties = delegations::parties_of_meetings(conn, &ids)?;
     let party_of = |id: &str| {
         parties
             .iter()
@@ -150,10 +159,11 @@ pub async fn meeting_ics(store: &Store, ctx: &Context, id: MeetingId) -> Result<
             let row = meeting_rows::find_visible(conn, viewer.as_ref(), &id)?
                 .ok_or_else(|| AppError::not_found("meeting"))?;
             let name = row.title.clone();
+            let parties = delegations::parties_of_meetings(conn, &[row.meeting_id()])?;
             Ok(ical::calendar(
                 Some(&name),
                 false,
-                &events(conn, vec![row])?,
+                &events(conn, vec![row], &parties)?,
             ))
         })
         .await
@@ -325,10 +335,27 @@ pub async fn revoke_feed(store: &Store, ctx: &Context, id: FeedId) -> Result<Fee
         .await
 }
 
+/// A feed as served: its validator, and its body (shared with the cache).
+pub struct RenderedFeed {
+    pub etag: String,
+    pub body: Bytes,
+}
+
 /// The calendar behind a feed token, or None (404) for an unknown or revoked token or a
 /// deactivated owner. The token is looked up by its hash and the hash compared in constant time.
-pub async fn feed_calendar(store: &Store, token: String) -> Result<Option<String>, AppError> {
+///
+/// Its validator is computed from what the feed shows — the meetings in its window with their
+/// versions (a meeting's version rises with every change to it, its answers and its
+/// occurrences), the names of their parties, the feed's name and scope, the day its window
+/// starts, the tz data and this build — and the rendering is taken from `cache` when it was made
+/// under the same validator; otherwise it is rendered and kept.
+pub async fn feed_calendar(
+    store: &Store,
+    cache: &Arc<FeedCache>,
+    token: String,
+) -> Result<Option<RenderedFeed>, AppError> {
     let hash = token_hash(&token);
+    let cache = cache.clone();
     store
         .read(move |conn| {
             let Some(found) = rows::subscription(conn, &hash)? else {
@@ -338,12 +365,15 @@ pub async fn feed_calendar(store: &Store, token: String) -> Result<Option<String
                 return Ok(None);
             }
             let owner = Principal {
-                user_id: UserId::from(found.owner_id),
+                user_id: UserId::from(found.owner_id.clone()),
                 username: String::new(),
                 role: stored::<Role>(&found.owner_role)?,
-                delegation_id: found.owner_delegation_id.map(DelegationId::from),
+                delegation_id: found.owner_delegation_id.clone().map(DelegationId::from),
             };
-            let since = (Utc::now() - TimeDelta::days(FEED_PAST_DAYS)).naive_utc();
+            // From midnight (UTC) so many days ago: what a feed holds changes with the day.
+            let since = (Utc::now() - TimeDelta::days(FEED_PAST_DAYS))
+                .date_naive()
+                .and_time(chrono::NaiveTime::MIN);
             let window = Window {
                 from: since,
                 to: None,
@@ -360,12 +390,56 @@ pub async fn feed_calendar(store: &Store, token: String) -> Result<Option<String
                     Cancelled::Included,
                 )?,
             };
-            let name = found.name;
-            Ok(Some(ical::calendar(
-                Some(&name),
+            let ids: Vec<MeetingId> = rows.iter().map(MeetingRow::meeting_id).collect();
+            let parties = delegations::parties_of_meetings(conn, &ids)?;
+            let etag = feed_validator(&found, since, &rows, &parties);
+            if let Some(body) = cache.get(&hash, &etag) {
+                return Ok(Some(RenderedFeed { etag, body }));
+            }
+            let body = Bytes::from(ical::calendar(
+                Some(&found.name),
                 true,
-                &events(conn, rows)?,
-            )))
+                &events(conn, rows, &parties)?,
+            ));
+            cache.put(hash, etag.clone(), body.clone());
+            Ok(Some(RenderedFeed { etag, body }))
         })
         .await
+}
+
+/// The feed's ETag: a digest of everything its rendering depends on (see `feed_calendar`).
+fn feed_validator(
+    feed: &SubscriptionRow,
+    since: chrono::NaiveDateTime,
+    rows: &[MeetingRow],
+    parties: &[PartyRow],
+) -> String {
+    let mut digest = Sha256::new()
+        .chain_update(b"entente-feed\0")
+        .chain_update(env!("CARGO_PKG_VERSION"))
+        .chain_update(b"\0")
+        .chain_update(crate::domain::zone::TZDB_VERSION)
+        .chain_update(b"\0")
+        .chain_update(since.to_string())
+        .chain_update(b"\0")
+        .chain_update(&feed.name)
+        .chain_update(b"\0")
+        .chain_update(&feed.scope);
+    for row in rows {
+        digest.update(format!("\0m{}:{}", row.id, row.version));
+    }
+    for party in parties {
+        digest.update(format!(
+            "\0p{}:{}:{}:{}",
+            party.id,
+            party.code,
+            party.name,
+            party.contact_email.as_deref().unwrap_or("")
+        ));
+    }
+    let hex: String = digest.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("\"{hex}\"")
 }

@@ -13,6 +13,7 @@ mod channels;
 mod concurrency;
 mod dst_occurrences;
 mod feed_queries;
+mod feed_validator;
 mod forums;
 mod hostile_input;
 mod identity;

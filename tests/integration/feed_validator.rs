@@ -1,0 +1,181 @@
+//! A feed's validator follows what the feed shows (issue 16): every change to its meetings, their
+//! answers, occurrences or parties' names gives a new ETag and the new content; nothing else
+//! does — not a second request, not a second instance on the same database, not a restart. A
+//! cached rendering is the one a fresh rendering gives.
+
+use reqwest::header::HeaderMap;
+use serde_json::{json, Value};
+
+use crate::calendar::ics;
+use crate::helpers::{TestApp, TestDatabase, USER_PASSWORD};
+use crate::with_both_databases;
+
+with_both_databases!(a_feed_validator_follows_what_the_feed_shows);
+
+fn etag(headers: &HeaderMap) -> String {
+    headers["etag"].to_str().unwrap().to_owned()
+}
+
+/// A change, by whom, and what the feed then shows more of.
+struct Change {
+    what: &'static str,
+    method: &'static str,
+    path: String,
+    who: &'static str,
+    body: Option<Value>,
+    shows: &'static str,
+}
+
+/// RFC 5545 §3.1: long lines are folded (CRLF and a space).
+fn unfolded(text: &str) -> String {
+    text.replace("\r\n ", "")
+}
+
+/// GETs the feed with `If-None-Match: etag` and expects `status`.
+async fn revalidate(app: &TestApp, url: &str, etag: &str, status: u16) {
+    let response = app
+        .client
+        .get(app.url(url))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), status, "If-None-Match {etag}");
+}
+
+async fn a_feed_validator_follows_what_the_feed_shows(db: TestDatabase) {
+    let second_config = db.config(&[]);
+    let app = db.spawn_app().await;
+    let w = app.world().await;
+    let book = |body: Value| {
+        let app = &app;
+        let token = w.token("a-scheduler").to_owned();
+        async move {
+            app.expect(201, "POST", "/api/v1/meetings", Some(&token), Some(body))
+                .await
+        }
+    };
+    let single = book(json!({"title": "Consultations", "participants": [w.b],
+        "time_zone": "Europe/Moscow", "start": "2027-03-01T10:00", "end": "2027-03-01T11:00"}))
+    .await;
+    let series = book(json!({"title": "Monthly", "participants": [w.b],
+        "time_zone": "Europe/Moscow", "start": "2027-01-05T15:00", "end": "2027-01-05T16:00",
+        "recurrence": "FREQ=MONTHLY;BYDAY=1TU;COUNT=6"}))
+    .await;
+    let feed = app
+        .expect(
+            201,
+            "POST",
+            "/api/v1/feeds",
+            Some(w.token("b-viewer")),
+            Some(json!({"name": "Ours"})),
+        )
+        .await;
+    let url = feed["url"].as_str().unwrap().to_owned();
+
+    // Unchanged: the same validator and body, and 304 for it.
+    let (headers, mut text) = ics(&app, &url, None).await;
+    let mut current = etag(&headers);
+    let (again, same) = ics(&app, &url, None).await;
+    assert_eq!((etag(&again), &same), (current.clone(), &text));
+    revalidate(&app, &url, &current, 304).await;
+
+    let single_path = format!("/api/v1/meetings/{}", single["id"].as_str().unwrap());
+    let series_id = series["id"].as_str().unwrap();
+    let change = |what, method, path: String, who, body: Value, shows| Change {
+        what,
+        method,
+        path,
+        who,
+        body: Some(body),
+        shows,
+    };
+    let changes = vec![
+        change(
+            "an answer",
+            "POST",
+            format!("{single_path}/response"),
+            "b-scheduler",
+            json!({"response": "accepted"}),
+            "PARTSTAT=ACCEPTED",
+        ),
+        change(
+            "an edit",
+            "PATCH",
+            single_path.clone(),
+            "a-scheduler",
+            json!({"title": "Consultations, round two"}),
+            "SUMMARY:Consultations\\, round two",
+        ),
+        change(
+            "an occurrence moved",
+            "PUT",
+            // The second session: the first Tuesday of February, 15:00 in Moscow.
+            format!("/api/v1/meetings/{series_id}/occurrences/2027-02-02T12:00:00Z"),
+            "a-scheduler",
+            json!({"start": "2027-02-02T17:00", "end": "2027-02-02T18:00"}),
+            "RECURRENCE-ID",
+        ),
+        change(
+            "a party renamed",
+            "PATCH",
+            format!("/api/v1/delegations/{}", w.a),
+            "platform",
+            json!({"name": "Renamed delegation"}),
+            "CN=Renamed delegation",
+        ),
+        change(
+            "a new meeting",
+            "POST",
+            "/api/v1/meetings".to_owned(),
+            "a-scheduler",
+            json!({"title": "Added", "participants": [w.b], "time_zone": "UTC",
+                   "start": "2027-04-01T10:00", "end": "2027-04-01T11:00"}),
+            "SUMMARY:Added",
+        ),
+    ];
+    for Change {
+        what,
+        method,
+        path,
+        who,
+        body,
+        shows,
+    } in changes
+    {
+        let response = app.call(method, &path, Some(w.token(who)), body).await;
+        assert!(
+            response.status().is_success(),
+            "{what}: {}",
+            response.status()
+        );
+        let (headers, changed) = ics(&app, &url, None).await;
+        assert_ne!(etag(&headers), current, "{what} kept the validator");
+        let shown = |text: &str| unfolded(text).matches(shows).count();
+        assert!(
+            shown(&changed) > shown(&text),
+            "{what}: the feed does not show it"
+        );
+        revalidate(&app, &url, &current, 200).await;
+        revalidate(&app, &url, &etag(&headers), 304).await;
+        (current, text) = (etag(&headers), changed);
+    }
+
+    // A second instance on the same database: the same validator, the same body.
+    let two = TestApp::run(
+        entente::Application::build(second_config).expect("a second instance starts"),
+        TestDatabase::create(app.backend).expect("scratch"),
+    );
+    let (headers, body) = ics(&two, &url, None).await;
+    assert_eq!((etag(&headers), &body), (current.clone(), &text));
+    revalidate(&two, &url, &current, 304).await;
+    drop(two);
+
+    // A restart (an empty cache renders afresh): the same validator, the same body.
+    let db = app.stop().await;
+    let app = db.spawn_app().await;
+    let (headers, body) = ics(&app, &url, None).await;
+    assert_eq!((etag(&headers), &body), (current.clone(), &text));
+    // Still a working instance: a login works.
+    app.login("b-viewer", USER_PASSWORD).await;
+}
