@@ -313,16 +313,40 @@ pub fn visible_in_window(
     load_by_ids(conn, ids, cancelled)
 }
 
-/// The meetings `delegation_id` takes part in whose span overlaps the window, by start.
-pub fn taking_part_in(
+/// The ids of the meetings `delegation_id` takes part in whose span overlaps the window.
+pub fn ids_taking_part_in(
     conn: &mut DbConnection,
     delegation_id: &DelegationId,
     window: Window,
+) -> QueryResult<Vec<String>> {
+    Ok(
+        windows::participations(conn, &[delegation_id.as_str()], window, Answers::Any)?
+            .into_iter()
+            .map(|(meeting_id, _)| meeting_id)
+            .collect(),
+    )
+}
+
+/// These meetings' versions, by id: what a validator needs, without the rows.
+pub fn versions_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, i64)>> {
+    let mut versions = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        versions.extend(
+            meetings::table
+                .filter(meetings::id.eq_any(chunk))
+                .select((meetings::id, meetings::version))
+                .load::<(String, i64)>(conn)?,
+        );
+    }
+    versions.sort();
+    Ok(versions)
+}
+
+/// These meetings, cancelled ones included, by start and id.
+pub fn by_ids_with_cancelled(
+    conn: &mut DbConnection,
+    ids: Vec<String>,
 ) -> QueryResult<Vec<MeetingRow>> {
-    let ids = windows::participations(conn, &[delegation_id.as_str()], window, Answers::Any)?
-        .into_iter()
-        .map(|(meeting_id, _)| meeting_id)
-        .collect();
     load_by_ids(conn, ids, Cancelled::Included)
 }
 
