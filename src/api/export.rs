@@ -59,26 +59,70 @@ impl CreatedFeed {
 /// `text/calendar` with an ETag of the body; a matching `If-None-Match` (weak comparison) gets 304.
 fn calendar(req: &HttpRequest, body: String) -> HttpResponse {
     let etag = ical::etag(&body);
-    calendar_with(req, etag, body.into())
-}
-
-/// A calendar answer under its validator: 304 when the client holds it already.
-fn calendar_with(req: &HttpRequest, etag: String, body: actix_web::web::Bytes) -> HttpResponse {
-    let matches = super::http::if_none_match(req, &etag);
-    let mut response = if matches {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    response
-        .insert_header((header::ETAG, etag))
-        .insert_header((header::CACHE_CONTROL, "private, max-age=0, must-revalidate"));
+    let (mut response, matches) = revalidated(req, etag);
+    response.insert_header((header::CACHE_CONTROL, "private, max-age=0, must-revalidate"));
     if matches {
         return response.finish();
     }
     response
         .content_type("text/calendar; charset=utf-8")
         .body(body)
+}
+
+/// 304 when `If-None-Match` names `etag` (weak comparison), else 200; with the ETag.
+fn revalidated(req: &HttpRequest, etag: String) -> (actix_web::HttpResponseBuilder, bool) {
+    let matches = super::http::if_none_match(req, &etag);
+    let mut response = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response.insert_header((header::ETAG, etag));
+    (response, matches)
+}
+
+/// Whether the client takes gzip (RFC 9110 §12.5.3, q-values honoured) over the plain body.
+fn takes_gzip(req: &HttpRequest) -> bool {
+    use actix_web::http::header::{AcceptEncoding, Encoding, Header};
+    AcceptEncoding::parse(req).ok().is_some_and(|accepted| {
+        accepted.negotiate([Encoding::gzip(), Encoding::identity()].iter())
+            == Some(Encoding::gzip())
+    })
+}
+
+/// A feed: gzip when the client takes it (its own ETag: another representation), cached for as
+/// long as clients are told to wait between polls (`REFRESH-INTERVAL`).
+async fn feed_response(
+    req: &HttpRequest,
+    cache: std::sync::Arc<crate::service::feed_cache::FeedCache>,
+    feed: export::RenderedFeed,
+) -> Result<HttpResponse, AppError> {
+    let gzip = takes_gzip(req);
+    let etag = if gzip {
+        format!("{}-gz\"", feed.etag.trim_end_matches('"'))
+    } else {
+        feed.etag.clone()
+    };
+    let (mut response, matches) = revalidated(req, etag);
+    response
+        .insert_header((
+            header::CACHE_CONTROL,
+            format!("private, max-age={}", ical::REFRESH_SECONDS),
+        ))
+        .insert_header((header::VARY, "Accept-Encoding"));
+    if matches {
+        return Ok(response.finish());
+    }
+    response.content_type("text/calendar; charset=utf-8");
+    if !gzip {
+        return Ok(response.body(feed.body));
+    }
+    let body = web::block(move || feed.gzipped(&cache))
+        .await
+        .map_err(|e| AppError::internal(e.to_string()))??;
+    Ok(response
+        .insert_header((header::CONTENT_ENCODING, "gzip"))
+        .body(body))
 }
 
 /// One meeting (a series with its overrides) as an iCalendar file.
@@ -191,7 +235,7 @@ pub async fn feed_ics(
 ) -> Result<HttpResponse, AppError> {
     let _turn = state.renders.enter().await?;
     match export::feed_calendar(&state.store, &state.feeds, token.into_inner()).await? {
-        Some(feed) => Ok(calendar_with(&req, feed.etag, feed.body)),
+        Some(feed) => feed_response(&req, state.feeds.clone(), feed).await,
         None => Err(AppError::not_found("feed")),
     }
 }

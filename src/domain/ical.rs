@@ -14,6 +14,8 @@ use super::{time, vtimezone};
 pub const PRODID: &str = "-//entente//entente//EN";
 /// How often subscribed clients should poll.
 pub const REFRESH: &str = "PT15M";
+/// `REFRESH` in seconds: feeds' `Cache-Control: max-age`.
+pub const REFRESH_SECONDS: u32 = 15 * 60;
 
 /// Escapes a TEXT value: backslash, semicolon, comma, and newlines (any of CRLF, CR, LF → `\n`).
 pub fn escape_text(value: &str) -> String {
@@ -286,6 +288,13 @@ pub fn etag(body: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_cache_lifetime_is_the_refresh_interval() {
+        assert_eq!(format!("PT{}M", REFRESH_SECONDS / 60), REFRESH);
+        assert_eq!(REFRESH_SECONDS % 60, 0);
+    }
+
     use proptest::prelude::*;
 
     use super::*;

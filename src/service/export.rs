@@ -335,10 +335,35 @@ pub async fn revoke_feed(store: &Store, ctx: &Context, id: FeedId) -> Result<Fee
         .await
 }
 
-/// A feed as served: its validator, and its body (shared with the cache).
+/// A feed as served: its validator, and its body (shared with the cache) — with its gzip form
+/// when the cache has it.
 pub struct RenderedFeed {
+    /// The feed's entry in the cache (its token's hash).
+    key: String,
     pub etag: String,
     pub body: Bytes,
+    pub gzip: Option<Bytes>,
+}
+
+impl RenderedFeed {
+    /// The body compressed with gzip: made once per rendering, then kept with it.
+    pub fn gzipped(&self, cache: &FeedCache) -> Result<Bytes, AppError> {
+        if let Some(gzip) = &self.gzip {
+            return Ok(gzip.clone());
+        }
+        let mut encoder = flate2::write::GzEncoder::new(
+            Vec::with_capacity(self.body.len() / 4),
+            flate2::Compression::fast(),
+        );
+        std::io::Write::write_all(&mut encoder, &self.body)
+            .and_then(|()| encoder.finish())
+            .map(|gzip| {
+                let gzip = Bytes::from(gzip);
+                cache.put_gzip(&self.key, &self.etag, gzip.clone());
+                gzip
+            })
+            .map_err(|e| AppError::internal(format!("gzip: {e}")))
+    }
 }
 
 /// The calendar behind a feed token, or None (404) for an unknown or revoked token or a
@@ -395,8 +420,13 @@ pub async fn feed_calendar(
                 .collect();
             let parties = delegations::parties_of_meetings(conn, &meeting_ids)?;
             let etag = feed_validator(&found, since, &versions, &parties);
-            if let Some(body) = cache.get(&hash, &etag) {
-                return Ok(Some(RenderedFeed { etag, body }));
+            if let Some(kept) = cache.get(&hash, &etag) {
+                return Ok(Some(RenderedFeed {
+                    key: hash,
+                    etag,
+                    body: kept.plain,
+                    gzip: kept.gzip,
+                }));
             }
             let rows = meeting_rows::by_ids_with_cancelled(conn, ids)?;
             let body = Bytes::from(ical::calendar(
@@ -404,8 +434,13 @@ pub async fn feed_calendar(
                 true,
                 &events(conn, rows, &parties)?,
             ));
-            cache.put(hash, etag.clone(), body.clone());
-            Ok(Some(RenderedFeed { etag, body }))
+            cache.put(hash.clone(), etag.clone(), body.clone());
+            Ok(Some(RenderedFeed {
+                key: hash,
+                etag,
+                body,
+                gzip: None,
+            }))
         })
         .await
 }

@@ -17,9 +17,23 @@ pub struct FeedCache {
 }
 
 struct Entries {
-    /// Feed (its token's hash) → (validator, body).
-    map: LruCache<String, (String, Bytes)>,
+    /// Feed (its token's hash) → its latest rendering.
+    map: LruCache<String, Entry>,
     bytes: usize,
+}
+
+/// A rendering under its validator, and its gzip form once a client asked for it.
+#[derive(Clone)]
+pub struct Entry {
+    pub validator: String,
+    pub plain: Bytes,
+    pub gzip: Option<Bytes>,
+}
+
+impl Entry {
+    fn len(&self) -> usize {
+        self.plain.len() + self.gzip.as_ref().map_or(0, Bytes::len)
+    }
 }
 
 impl FeedCache {
@@ -33,36 +47,59 @@ impl FeedCache {
         }
     }
 
-    /// The body rendered for this feed under this validator, if kept.
-    pub fn get(&self, feed: &str, validator: &str) -> Option<Bytes> {
-        let mut entries = self
-            .inner
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.inner
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match entries.map.get(feed) {
-            Some((kept, body)) if kept == validator => Some(body.clone()),
-            _ => None,
-        }
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The rendering of this feed under this validator, if kept.
+    pub fn get(&self, feed: &str, validator: &str) -> Option<Entry> {
+        self.entries()
+            .map
+            .get(feed)
+            .filter(|entry| entry.validator == validator)
+            .cloned()
     }
 
     /// Keeps a rendering (replacing the feed's earlier one), evicting the least recently used
     /// feeds until the budget holds. A body larger than the whole budget is not kept.
     pub fn put(&self, feed: String, validator: String, body: Bytes) {
-        let mut entries = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, old)) = entries.map.pop(&feed) {
+        let mut entries = self.entries();
+        if let Some(old) = entries.map.pop(&feed) {
             entries.bytes -= old.len();
         }
         if body.len() > self.budget {
             return;
         }
         entries.bytes += body.len();
-        entries.map.put(feed, (validator, body));
+        let entry = Entry {
+            validator,
+            plain: body,
+            gzip: None,
+        };
+        entries.map.put(feed, entry);
+        self.evict(&mut entries);
+    }
+
+    /// Adds the gzip form to the feed's rendering, if it is still the one under `validator`.
+    pub fn put_gzip(&self, feed: &str, validator: &str, gzip: Bytes) {
+        let mut entries = self.entries();
+        let added = gzip.len();
+        match entries.map.get_mut(feed) {
+            Some(entry) if entry.validator == validator && entry.gzip.is_none() => {
+                entry.gzip = Some(gzip);
+            }
+            _ => return,
+        }
+        entries.bytes += added;
+        self.evict(&mut entries);
+    }
+
+    fn evict(&self, entries: &mut Entries) {
         while entries.bytes > self.budget {
             match entries.map.pop_lru() {
-                Some((_, (_, evicted))) => entries.bytes -= evicted.len(),
+                Some((_, evicted)) => entries.bytes -= evicted.len(),
                 None => break,
             }
         }
@@ -70,10 +107,7 @@ impl FeedCache {
 
     /// Bytes held (for metrics and tests).
     pub fn bytes(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .bytes
+        self.entries().bytes
     }
 }
 
@@ -89,13 +123,22 @@ mod tests {
     fn a_body_is_served_only_under_its_validator() {
         let cache = FeedCache::new(1000);
         cache.put("f".into(), "v1".into(), body(10));
-        assert_eq!(cache.get("f", "v1").map(|b| b.len()), Some(10));
+        assert_eq!(cache.get("f", "v1").map(|e| e.plain.len()), Some(10));
         assert!(cache.get("f", "v2").is_none());
         assert!(cache.get("g", "v1").is_none());
         // A new rendering replaces the feed's old one.
         cache.put("f".into(), "v2".into(), body(20));
         assert!(cache.get("f", "v1").is_none());
         assert_eq!(cache.bytes(), 20);
+        // The gzip form joins the rendering it was made from, and counts.
+        cache.put_gzip("f", "v1", body(5));
+        assert_eq!(cache.bytes(), 20, "not for another validator");
+        cache.put_gzip("f", "v2", body(5));
+        assert_eq!(
+            cache.get("f", "v2").and_then(|e| e.gzip).map(|g| g.len()),
+            Some(5)
+        );
+        assert_eq!(cache.bytes(), 25);
     }
 
     #[test]

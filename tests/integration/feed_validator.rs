@@ -8,9 +8,10 @@ use serde_json::{json, Value};
 
 use crate::calendar::ics;
 use crate::helpers::{TestApp, TestDatabase, USER_PASSWORD};
-use crate::with_both_databases;
+use crate::{on_both_backends, with_both_databases};
 
 with_both_databases!(a_feed_validator_follows_what_the_feed_shows);
+on_both_backends!(feeds_are_gzipped_on_request_and_kept_for_the_refresh_interval);
 
 fn etag(headers: &HeaderMap) -> String {
     headers["etag"].to_str().unwrap().to_owned()
@@ -178,4 +179,88 @@ async fn a_feed_validator_follows_what_the_feed_shows(db: TestDatabase) {
     assert_eq!((etag(&headers), &body), (current.clone(), &text));
     // Still a working instance: a login works.
     app.login("b-viewer", USER_PASSWORD).await;
+}
+
+async fn feeds_are_gzipped_on_request_and_kept_for_the_refresh_interval(app: TestApp) {
+    let w = app.world().await;
+    app.expect(
+        201,
+        "POST",
+        "/api/v1/meetings",
+        Some(w.token("a-scheduler")),
+        Some(
+            json!({"title": "Consultations", "participants": [w.b], "time_zone": "UTC",
+                    "start": "2027-03-01T10:00", "end": "2027-03-01T11:00"}),
+        ),
+    )
+    .await;
+    let feed = app
+        .expect(
+            201,
+            "POST",
+            "/api/v1/feeds",
+            Some(w.token("b-viewer")),
+            Some(json!({"name": "Ours"})),
+        )
+        .await;
+    let url = feed["url"].as_str().unwrap().to_owned();
+    let get = |accept: Option<&'static str>, if_none_match: Option<String>| {
+        let app = &app;
+        let url = url.clone();
+        async move {
+            let mut request = app.client.get(app.url(&url));
+            if let Some(accept) = accept {
+                request = request.header("accept-encoding", accept);
+            }
+            if let Some(etag) = if_none_match {
+                request = request.header("if-none-match", etag);
+            }
+            request.send().await.unwrap()
+        }
+    };
+    let plain = get(None, None).await;
+    assert_eq!(plain.status(), 200);
+    let headers = plain.headers().clone();
+    assert_eq!(headers["cache-control"], "private, max-age=900");
+    assert_eq!(headers["vary"], "Accept-Encoding");
+    assert!(headers.get("content-encoding").is_none());
+    let plain_etag = etag(&headers);
+    let text = plain.text().await.unwrap();
+
+    for accept in ["gzip", "br;q=1, gzip;q=0.8", "gzip, identity;q=0.5"] {
+        let response = get(Some(accept), None).await;
+        assert_eq!(response.status(), 200, "{accept}");
+        let headers = response.headers().clone();
+        assert_eq!(headers["content-encoding"], "gzip", "{accept}");
+        assert_eq!(headers["vary"], "Accept-Encoding");
+        let gzip_etag = etag(&headers);
+        assert_ne!(
+            gzip_etag, plain_etag,
+            "another representation, another ETag"
+        );
+        let body = response.bytes().await.unwrap();
+        let mut unzipped = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, text, "{accept}: the same calendar");
+        // Revalidation per representation.
+        assert_eq!(
+            get(Some(accept), Some(gzip_etag.clone())).await.status(),
+            304
+        );
+        assert_eq!(
+            get(Some(accept), Some(plain_etag.clone())).await.status(),
+            200
+        );
+    }
+    // Not taken (or refused): the plain body.
+    for accept in ["identity", "gzip;q=0", "br"] {
+        let response = get(Some(accept), None).await;
+        assert!(
+            response.headers().get("content-encoding").is_none(),
+            "{accept}"
+        );
+        assert_eq!(etag(response.headers()), plain_etag, "{accept}");
+        assert_eq!(response.text().await.unwrap(), text);
+    }
 }
