@@ -9,6 +9,9 @@
 //! least any server pays that checks each token against the database (so that a deactivated
 //! user is refused at once) and reads nothing else.
 //!
+//! And `/static/{bytes}`: a calendar-typed body of that many bytes, made once and then served
+//! from memory — what serving a feed from a cache can at best cost (`scripts/bench-feeds.sh`).
+//!
 //!     baseline serve 127.0.0.1:18080 <secret> [DATABASE_URL]   # serve until killed
 //!     baseline token <secret>                                  # print a valid token for /jwt
 
@@ -141,6 +144,34 @@ fn verified(req: &HttpRequest, secret: &Secret) -> Option<String> {
         .map(|data| data.claims.sub)
 }
 
+/// Bodies of `/static/{bytes}`, made on first request.
+fn static_body(bytes: usize) -> actix_web::web::Bytes {
+    static BODIES: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<usize, actix_web::web::Bytes>>,
+    > = std::sync::OnceLock::new();
+    let mut bodies = BODIES.get_or_init(Default::default).lock().unwrap();
+    bodies
+        .entry(bytes)
+        .or_insert_with(|| {
+            let line = b"DESCRIPTION:a line of a calendar of the same size as the feed\r\n";
+            line.iter()
+                .copied()
+                .cycle()
+                .take(bytes)
+                .collect::<Vec<u8>>()
+                .into()
+        })
+        .clone()
+}
+
+#[get("/static/{bytes}")]
+async fn static_calendar(bytes: web::Path<usize>) -> HttpResponse {
+    let bytes = bytes.into_inner().min(256 * 1024 * 1024);
+    HttpResponse::Ok()
+        .content_type("text/calendar; charset=utf-8")
+        .body(static_body(bytes))
+}
+
 #[get("/jwt")]
 async fn jwt(req: HttpRequest, secret: web::Data<Secret>) -> HttpResponse {
     if verified(&req, &secret).is_none() {
@@ -206,7 +237,8 @@ fn main() -> std::io::Result<()> {
                     let app = App::new()
                         .app_data(secret.clone())
                         .service(json)
-                        .service(jwt);
+                        .service(jwt)
+                        .service(static_calendar);
                     match &database {
                         Some(database) => app.app_data(database.clone()).service(jwt_db),
                         None => app,

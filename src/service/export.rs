@@ -403,22 +403,18 @@ pub async fn feed_calendar(
                 from: since,
                 to: None,
             };
-            let ids = match (stored(&found.scope)?, &owner.delegation_id) {
+            // The validator reads versions and names only; the rows only when rendering.
+            let versions = match (stored(&found.scope)?, &owner.delegation_id) {
                 (FeedScope::Participating, Some(d)) => {
-                    meeting_rows::ids_taking_part_in(conn, d, window)?
+                    windows::participation_versions(conn, d.as_str(), window)?
                 }
                 (FeedScope::Participating, None) => Vec::new(),
                 (FeedScope::Visible, viewer) => {
-                    windows::visible_ids(conn, viewer.as_ref(), window)?
+                    let ids = windows::visible_ids(conn, viewer.as_ref(), window)?;
+                    meeting_rows::versions_of(conn, &ids)?
                 }
             };
-            // The validator reads versions and names only; the rows only when rendering.
-            let versions = meeting_rows::versions_of(conn, &ids)?;
-            let meeting_ids: Vec<MeetingId> = versions
-                .iter()
-                .map(|(id, _)| MeetingId::from(id.clone()))
-                .collect();
-            let parties = delegations::parties_of_meetings(conn, &meeting_ids)?;
+            let parties = delegations::all_parties(conn)?;
             let etag = feed_validator(&found, since, &versions, &parties);
             if let Some(kept) = cache.get(&hash, &etag) {
                 return Ok(Some(RenderedFeed {
@@ -428,6 +424,7 @@ pub async fn feed_calendar(
                     gzip: kept.gzip,
                 }));
             }
+            let ids = versions.into_iter().map(|(id, _)| id).collect();
             let rows = meeting_rows::by_ids_with_cancelled(conn, ids)?;
             let body = Bytes::from(ical::calendar(
                 Some(&found.name),
