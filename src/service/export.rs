@@ -371,7 +371,7 @@ impl RenderedFeed {
 ///
 /// Its validator is computed from what the feed shows — the meetings in its window with their
 /// versions (a meeting's version rises with every change to it, its answers and its
-/// occurrences), the names of their parties, the feed's name and scope, the day its window
+/// occurrences), the delegations' names, the feed's name and scope, the day its window
 /// starts, the tz data and this build — and the rendering is taken from `cache` when it was made
 /// under the same validator; otherwise it is rendered and kept.
 pub async fn feed_calendar(
