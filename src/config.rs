@@ -107,6 +107,8 @@ pub struct Config {
     pub database_pool_size: u32,
     /// How many password hashes (argon2) may run at once.
     pub password_concurrency: usize,
+    /// Bytes of rendered feeds each instance keeps (0: none).
+    pub feed_cache_bytes: usize,
     pub bind: SocketAddr,
     pub jwt_secret: Option<Secret>,
     pub jwt_previous_secrets: Vec<Secret>,
@@ -171,6 +173,20 @@ impl Config {
                     fail(
                         "ENTENTE_PASSWORD_CONCURRENCY",
                         format!("'{v}' is not a whole number from 1 to 64"),
+                    )
+                })?,
+        };
+        let feed_cache_bytes = match get("ENTENTE_FEED_CACHE_MB") {
+            None => 64 * 1024 * 1024,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 65_536)
+                .map(|mb| mb * 1024 * 1024)
+                .ok_or_else(|| {
+                    fail(
+                        "ENTENTE_FEED_CACHE_MB",
+                        format!("'{v}' is not a whole number of megabytes from 0 to 65536"),
                     )
                 })?,
         };
@@ -340,6 +356,7 @@ impl Config {
             database_url,
             database_pool_size,
             password_concurrency,
+            feed_cache_bytes,
             bind,
             jwt_secret,
             jwt_previous_secrets,
@@ -435,6 +452,8 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             ("ENTENTE_DATABASE_URL", "mysql://root@localhost/x"),
             ("ENTENTE_DATABASE_POOL_SIZE", "0"),
+            ("ENTENTE_FEED_CACHE_MB", "-1"),
+            ("ENTENTE_FEED_CACHE_MB", "a lot"),
             ("ENTENTE_BIND", "localhost"),
             ("ENTENTE_JWT_SECRET", "too-short"),
             (

@@ -84,6 +84,7 @@ impl Application {
             registry,
             pool: pool_gauges,
         });
+        let feed_cache_bytes = config.feed_cache_bytes;
         let state = web::Data::new(AppState {
             store,
             passwords: Arc::new(auth::password::PasswordWork::new(
@@ -96,9 +97,7 @@ impl Application {
             )),
             config: Arc::new(config),
             keys: Arc::new(startup.keys.clone()),
-            feeds: Arc::new(service::feed_cache::FeedCache::new(
-                service::feed_cache::DEFAULT_BUDGET,
-            )),
+            feeds: Arc::new(service::feed_cache::FeedCache::new(feed_cache_bytes)),
         });
 
         let openapi = api::openapi_document();

@@ -19,6 +19,7 @@ Configuration (environment variables, all optional):
   ENTENTE_DATABASE_URL          sqlite://entente.db (default) or postgres://user:pass@host/db
   ENTENTE_DATABASE_POOL_SIZE    connections per instance (default 10)
   ENTENTE_PASSWORD_CONCURRENCY  password hashes at once (default: half the cores, at least 1)
+  ENTENTE_FEED_CACHE_MB         megabytes of rendered feeds kept per instance (default: 64; 0: none)
   ENTENTE_BIND                  listen address (default 127.0.0.1:8080)
   ENTENTE_ADMIN_PASSWORD        the first platform admin's password (first start only)
   ENTENTE_JWT_SECRET            token signing key, 32 bytes or more (default: generated, kept in the database)

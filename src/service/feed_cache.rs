@@ -1,5 +1,5 @@
 //! Rendered feeds, kept in memory under their validator (docs/ARCHITECTURE.md, "Feeds"): one
-//! entry per feed, bounded in bytes, least recently used first out. The validator is computed
+//! entry per feed, bounded in bytes (`ENTENTE_FEED_CACHE_MB`), least recently used first out. The validator is computed
 //! from the database on every request, so a cached body is served only while the database
 //! would still render it the same — on any instance.
 
@@ -7,9 +7,6 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use lru::LruCache;
-
-/// The bytes kept for rendered feeds by default.
-pub const DEFAULT_BUDGET: usize = 64 * 1024 * 1024;
 
 pub struct FeedCache {
     inner: Mutex<Entries>,
