@@ -233,8 +233,8 @@ pub async fn feed_ics(
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let _turn = state.renders.enter().await?;
-    match export::feed_calendar(&state.store, &state.feeds, token.into_inner()).await? {
+    let renders = (&state.feeds, state.renders.as_ref());
+    match export::feed_calendar(&state.store, renders, token.into_inner()).await? {
         Some(feed) => feed_response(&req, state.feeds.clone(), feed).await,
         None => Err(AppError::not_found("feed")),
     }

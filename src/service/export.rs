@@ -13,13 +13,12 @@ use utoipa::ToSchema;
 use super::feed_cache::FeedCache;
 use super::meetings::load::{overrides_of, participants_of, timeline_of};
 use super::{Context, Page, PageRequest};
-use crate::domain::access::Principal;
 use crate::domain::ical::{self, Attendee, Event, Party};
-use crate::domain::identity::Role;
 use crate::domain::meeting::{Confidentiality, MeetingStatus, Response};
 use crate::domain::recurrence::Rule;
-use crate::domain::stored::{string_enum, DelegationId, FeedId, MeetingId, UserId};
+use crate::domain::stored::{string_enum, DelegationId, FeedId, MeetingId};
 use crate::error::{AppError, FieldError};
+use crate::gate::Gate;
 use crate::store::delegations::{self, PartyRow};
 use crate::store::feeds::SubscriptionRow;
 use crate::store::feeds::{self as rows, FeedRow};
@@ -376,25 +375,20 @@ impl RenderedFeed {
 /// under the same validator; otherwise it is rendered and kept.
 pub async fn feed_calendar(
     store: &Store,
-    cache: &Arc<FeedCache>,
+    (cache, renders): (&Arc<FeedCache>, &Gate),
     token: String,
 ) -> Result<Option<RenderedFeed>, AppError> {
     let hash = token_hash(&token);
-    let cache = cache.clone();
-    store
+    let kept = cache.clone();
+    let validated = store
         .read(move |conn| {
             let Some(found) = rows::subscription(conn, &hash)? else {
-                return Ok(None);
+                return Ok::<_, AppError>(None);
             };
             if !bool::from(found.token_hash.as_bytes().ct_eq(hash.as_bytes())) {
                 return Ok(None);
             }
-            let owner = Principal {
-                user_id: UserId::from(found.owner_id.clone()),
-                username: String::new(),
-                role: stored::<Role>(&found.owner_role)?,
-                delegation_id: found.owner_delegation_id.clone().map(DelegationId::from),
-            };
+            let delegation_id = found.owner_delegation_id.clone().map(DelegationId::from);
             // From midnight (UTC) so many days ago: what a feed holds changes with the day.
             let since = (Utc::now() - TimeDelta::days(FEED_PAST_DAYS))
                 .date_naive()
@@ -404,7 +398,7 @@ pub async fn feed_calendar(
                 to: None,
             };
             // The validator reads versions and names only; the rows only when rendering.
-            let versions = match (stored(&found.scope)?, &owner.delegation_id) {
+            let versions = match (stored(&found.scope)?, &delegation_id) {
                 (FeedScope::Participating, Some(d)) => {
                     windows::participation_versions(conn, d.as_str(), window)?
                 }
@@ -416,14 +410,26 @@ pub async fn feed_calendar(
             };
             let parties = delegations::all_parties(conn)?;
             let etag = feed_validator(&found, since, &versions, &parties);
-            if let Some(kept) = cache.get(&hash, &etag) {
-                return Ok(Some(RenderedFeed {
-                    key: hash,
-                    etag,
-                    body: kept.plain,
-                    gzip: kept.gzip,
-                }));
-            }
+            let hit = kept.get(&hash, &etag);
+            Ok(Some((found, hash, etag, versions, parties, hit)))
+        })
+        .await?;
+    let Some((found, hash, etag, versions, parties, hit)) = validated else {
+        return Ok(None);
+    };
+    if let Some(kept) = hit {
+        return Ok(Some(RenderedFeed {
+            key: hash,
+            etag,
+            body: kept.plain,
+            gzip: kept.gzip,
+        }));
+    }
+    // Only a rendering takes a turn at the gate: validations and cache hits do not wait for it.
+    let _turn = renders.enter().await?;
+    let cache = cache.clone();
+    store
+        .read(move |conn| {
             let ids = versions.into_iter().map(|(id, _)| id).collect();
             let rows = meeting_rows::by_ids_with_cancelled(conn, ids)?;
             let body = Bytes::from(ical::calendar(
