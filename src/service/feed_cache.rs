@@ -102,8 +102,9 @@ impl FeedCache {
         }
     }
 
-    /// Bytes held (for metrics and tests).
-    pub fn bytes(&self) -> usize {
+    /// Bytes held.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
         self.entries().bytes
     }
 }

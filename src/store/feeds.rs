@@ -23,8 +23,6 @@ pub struct SubscriptionRow {
     pub token_hash: String,
     pub name: String,
     pub scope: String,
-    pub owner_id: String,
-    pub owner_role: String,
     pub owner_delegation_id: Option<String>,
 }
 
@@ -103,8 +101,6 @@ pub fn subscription(
             feeds::token_hash,
             feeds::name,
             feeds::scope,
-            users::id,
-            users::role,
             users::delegation_id,
         ))
         .first(conn)

@@ -313,20 +313,6 @@ pub fn visible_in_window(
     load_by_ids(conn, ids, cancelled)
 }
 
-/// The ids of the meetings `delegation_id` takes part in whose span overlaps the window.
-pub fn ids_taking_part_in(
-    conn: &mut DbConnection,
-    delegation_id: &DelegationId,
-    window: Window,
-) -> QueryResult<Vec<String>> {
-    Ok(
-        windows::participations(conn, &[delegation_id.as_str()], window, Answers::Any)?
-            .into_iter()
-            .map(|(meeting_id, _)| meeting_id)
-            .collect(),
-    )
-}
-
 /// These meetings' versions, by id: what a validator needs, without the rows.
 pub fn versions_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, i64)>> {
     let mut versions = Vec::with_capacity(ids.len());
