@@ -23,51 +23,14 @@ ADMIN_PASSWORD="feed-harness-admin-passphrase"
 PASSWORD="feed-harness-user-passphrase"
 BASE_PORT="${BENCH_PORT:-18280}"
 
-command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null); }
-command -v wrk >/dev/null || { echo "wrk is missing and could not be installed" >&2; exit 1; }
-
 echo "building the release binary, the baseline and the seeder…" >&2
 cargo build --release --quiet --bin entente --example baseline --example seed
-BIN="$ROOT/target/release"
-SCRATCH=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$SCRATCH"
-}
-trap cleanup EXIT
-
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {'d': d}))" "$1"; }
-ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else '-')" "$1" "$2"; }
-
-# wrk → "req/s p50_ms p99_ms non-2xx-3xx"
-measure() {
-    local connections=$1 url=$2
-    shift 2
-    local out
-    out=$(wrk -t1 -c"$connections" -d"${SECONDS_PER_RUN}s" --latency "$@" "$url" 2>&1)
-    python3 - "$out" <<'PY'
-import re, sys
-out = sys.argv[1]
-def ms(label):
-    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\s*$" % label, out, re.M)
-    if not m:
-        return float("nan")
-    v, unit = float(m.group(1)), m.group(2)
-    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
-rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-print(f"{float(rps.group(1)) if rps else 0:.1f} {ms('50%'):.2f} {ms('99%'):.2f} {errors.group(1) if errors else 0}")
-PY
-}
-
-ROWS=()
-row() { ROWS+=("$1|$2|$3|$4|$5|$6"); }
+source "$ROOT/scripts/bench-common.sh"
 
 "$BIN/examples/baseline" serve "127.0.0.1:$BASE_PORT" "$SECRET" >/dev/null 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$BASE_PORT/json" >/dev/null && break; sleep 0.1; done
-read -r JSON_RPS p50 p99 _ <<<"$(measure 32 "http://127.0.0.1:$BASE_PORT/json")"
+read -r JSON_RPS p50 p99 _ <<<"$(measure 32 "" "http://127.0.0.1:$BASE_PORT/json")"
 row baseline "GET /json, c=32 (the reference of 304s)" "$JSON_RPS" "$p50" "$p99" "1.00"
 
 run() {
@@ -75,31 +38,8 @@ run() {
     local port=$((BASE_PORT + 1))
     local address="127.0.0.1:$port"
     echo "== $backend, $n meetings" >&2
-    (exec env -i PATH="$PATH" ENTENTE_DATABASE_URL="$url" ENTENTE_BIND="$address" \
-        ENTENTE_ADMIN_PASSWORD="$ADMIN_PASSWORD" ENTENTE_JWT_SECRET="$SECRET" ENTENTE_LOG=warn \
-        "$BIN/entente" >/dev/null 2>"$SCRATCH/$backend.log") &
-    local pid=$!
-    PIDS+=("$pid")
-    for _ in $(seq 1 100); do curl -sf "http://$address/healthz" >/dev/null && break; sleep 0.1; done
-    local api="http://$address/api/v1"
-    local admin first="" second=""
-    admin=$(curl -sf "$api/auth/login" -H 'Content-Type: application/json' \
-        -d "{\"username\":\"admin\",\"password\":\"$ADMIN_PASSWORD\"}" | json "d['access_token']")
-    for i in $(seq -w 0 49); do
-        local id
-        id=$(curl -sf "$api/delegations" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-            -d "{\"code\":\"D$i\",\"name\":\"Delegation $i\",\"kind\":\"state\",\"time_zone\":\"Europe/Zurich\"}" | json "d['id']")
-        [ -z "$first" ] && first=$id || { [ -z "$second" ] && second=$id; }
-    done
-    for role in scheduler viewer; do
-        curl -sf "$api/delegations/$first/users" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-            -d "{\"username\":\"d00-$role\",\"password\":\"$PASSWORD\",\"role\":\"$role\"}" >/dev/null
-    done
-    local viewer scheduler
-    viewer=$(curl -sf "$api/auth/login" -H 'Content-Type: application/json' \
-        -d "{\"username\":\"d00-viewer\",\"password\":\"$PASSWORD\"}" | json "d['access_token']")
-    scheduler=$(curl -sf "$api/auth/login" -H 'Content-Type: application/json' \
-        -d "{\"username\":\"d00-scheduler\",\"password\":\"$PASSWORD\"}" | json "d['access_token']")
+    start_entente "$backend" "$url" "$address"
+    local pid=$ENTENTE_PID api=$API second=$SECOND scheduler=$SCHEDULER viewer=$VIEWER
     "$BIN/examples/seed" meetings "$url" "$n"
     local feed
     feed="http://$address$(curl -sf "$api/feeds" -H "Authorization: Bearer $viewer" -H 'Content-Type: application/json' \
@@ -125,13 +65,13 @@ run() {
     row "$backend" "$label: a rendering (first GET after a change), c=1" "" "$miss" "" ""
 
     local s
-    s=($(measure 32 "http://127.0.0.1:$BASE_PORT/static/$bytes"))
+    s=($(measure 32 "" "http://127.0.0.1:$BASE_PORT/static/$bytes"))
     row baseline "static body of $((bytes / 1024)) KB, c=32 (the reference)" "${s[0]}" "${s[1]}" "${s[2]}" "1.00"
     local r
     for c in 1 32; do
-        r=($(measure "$c" "$feed")); row "$backend" "$label: full GET, c=$c" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "${s[0]}")"
-        r=($(measure "$c" "$feed" -H "Accept-Encoding: gzip")); row "$backend" "$label: gzip GET, c=$c" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "${s[0]}")"
-        r=($(measure "$c" "$feed" -H "If-None-Match: $etag")); row "$backend" "$label: 304, c=$c" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "$JSON_RPS")"
+        r=($(measure "$c" "" "$feed")); row "$backend" "$label: full GET, c=$c" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "${s[0]}")"
+        r=($(measure "$c" "" "$feed" -H "Accept-Encoding: gzip")); row "$backend" "$label: gzip GET, c=$c" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "${s[0]}")"
+        r=($(measure "$c" "" "$feed" -H "If-None-Match: $etag")); row "$backend" "$label: 304, c=$c" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "$JSON_RPS")"
     done
     local rss
     rss=$(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$pid/status")
@@ -151,11 +91,4 @@ for n in "${sizes[@]}"; do
     fi
 done
 
-echo
-echo "Feeds, $(date -u +%Y-%m-%d), $(nproc) cores, ${SECONDS_PER_RUN}s per run, wrk -t1"
-printf '| %-9s | %-70s | %9s | %8s | %8s | %7s |\n' backend measurement "req/s" "p50 ms" "p99 ms" ratio
-printf '| %-9s | %-70s | %9s | %8s | %8s | %7s |\n' --- --- ---: ---: ---: ---:
-for r in "${ROWS[@]}"; do
-    IFS='|' read -r b e rps p50 p99 ratio <<<"$r"
-    printf '| %-9s | %-70s | %9s | %8s | %8s | %7s |\n' "$b" "$e" "$rps" "$p50" "$p99" "$ratio"
-done
+table "Feeds, $(date -u +%Y-%m-%d), $(nproc) cores, ${SECONDS_PER_RUN}s per run, wrk -t1"

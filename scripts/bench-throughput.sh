@@ -21,50 +21,9 @@ ADMIN_PASSWORD="throughput-admin-passphrase"
 PASSWORD="throughput-user-passphrase"
 BASE_PORT="${BENCH_PORT:-18080}"
 
-command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null); }
-command -v wrk >/dev/null || { echo "wrk is missing and could not be installed" >&2; exit 1; }
-
 echo "building the release binary, the baseline and the seeder…" >&2
 cargo build --release --quiet --bin entente --example baseline --example seed
-BIN="$ROOT/target/release"
-SCRATCH=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$SCRATCH"
-}
-trap cleanup EXIT
-
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {'d': d}))" "$1"; }
-
-# wrk with latency percentiles → "req/s p50_ms p99_ms errors"
-measure() {
-    local connections=$1 script=$2 url=$3
-    shift 3
-    local out
-    out=$(wrk -t1 -c"$connections" -d"${SECONDS_PER_RUN}s" --latency ${script:+-s "$script"} "$@" "$url" 2>&1)
-    python3 - "$out" <<'PY'
-import re, sys
-out = sys.argv[1]
-def ms(label):
-    m = re.search(r"^\s*%s\s+([\d.]+)(us|ms|s)\s*$" % label, out, re.M)
-    if not m:
-        return float("nan")
-    v, unit = float(m.group(1)), m.group(2)
-    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
-rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-socket = re.search(r"Socket errors:.*", out)
-print(f"{float(rps.group(1)) if rps else 0:.0f} {ms('50%'):.2f} {ms('99%'):.2f} {errors.group(1) if errors else 0}")
-if socket:
-    print(socket.group(0), file=sys.stderr)
-PY
-}
-
-ROWS=()
-row() { ROWS+=("$1|$2|$3|$4|$5|$6"); }
-
-ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}' if b else '-')" "$1" "$2"; }
+source "$ROOT/scripts/bench-common.sh"
 
 # ----------------------------------------------------------------------------------------------
 # The baseline: bare actix-web; with a database, also /jwt-db (the token's subject looked up by
@@ -150,32 +109,8 @@ run_backend() {
     local port=$((BASE_PORT + 1))
     local address="127.0.0.1:$port"
     echo "== $backend: start, seed $MEETINGS meetings" >&2
-    (exec env -i PATH="$PATH" ENTENTE_DATABASE_URL="$url" ENTENTE_BIND="$address" \
-        ENTENTE_ADMIN_PASSWORD="$ADMIN_PASSWORD" ENTENTE_JWT_SECRET="$SECRET" ENTENTE_LOG=warn \
-        "$BIN/entente" 2>"$SCRATCH/$backend.log") &
-    local pid=$!
-    PIDS+=("$pid")
-    for _ in $(seq 1 100); do curl -sf "http://$address/healthz" >/dev/null && break; sleep 0.1; done
-    local api="http://$address/api/v1"
-    local admin
-    admin=$(curl -sf "$api/auth/login" -H 'Content-Type: application/json' \
-        -d "{\"username\":\"admin\",\"password\":\"$ADMIN_PASSWORD\"}" | json "d['access_token']")
-    local first="" second=""
-    for i in $(seq -w 0 49); do
-        local id
-        id=$(curl -sf "$api/delegations" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-            -d "{\"code\":\"D$i\",\"name\":\"Delegation $i\",\"kind\":\"state\",\"time_zone\":\"Europe/Zurich\"}" | json "d['id']")
-        [ -z "$first" ] && first=$id || { [ -z "$second" ] && second=$id; }
-    done
-    for role in scheduler viewer; do
-        curl -sf "$api/delegations/$first/users" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
-            -d "{\"username\":\"d00-$role\",\"password\":\"$PASSWORD\",\"role\":\"$role\"}" >/dev/null
-    done
-    local scheduler viewer
-    scheduler=$(curl -sf "$api/auth/login" -H 'Content-Type: application/json' \
-        -d "{\"username\":\"d00-scheduler\",\"password\":\"$PASSWORD\"}" | json "d['access_token']")
-    viewer=$(curl -sf "$api/auth/login" -H 'Content-Type: application/json' \
-        -d "{\"username\":\"d00-viewer\",\"password\":\"$PASSWORD\"}" | json "d['access_token']")
+    start_entente "$backend" "$url" "$address"
+    local pid=$ENTENTE_PID api=$API second=$SECOND scheduler=$SCHEDULER viewer=$VIEWER
     "$BIN/examples/seed" meetings "$url" "$MEETINGS"
     local week="from=2027-03-01T00:00:00Z&to=2027-03-08T00:00:00Z"
     local listed
@@ -237,11 +172,4 @@ if [ -n "${ENTENTE_TEST_POSTGRES_URL:-}" ]; then
     psql "$ENTENTE_TEST_POSTGRES_URL" -qc "DROP DATABASE $name" >/dev/null
 fi
 
-echo
-echo "Throughput, $(date -u +%Y-%m-%d), $(nproc) cores, $MEETINGS meetings, ${SECONDS_PER_RUN}s per run, wrk -t1"
-printf '| %-9s | %-58s | %9s | %8s | %8s | %7s |\n' backend endpoint "req/s" "p50 ms" "p99 ms" ratio
-printf '| %-9s | %-58s | %9s | %8s | %8s | %7s |\n' --- --- ---: ---: ---: ---:
-for r in "${ROWS[@]}"; do
-    IFS='|' read -r b e rps p50 p99 ratio <<<"$r"
-    printf '| %-9s | %-58s | %9s | %8s | %8s | %7s |\n' "$b" "$e" "$rps" "$p50" "$p99" "$ratio"
-done
+table "Throughput, $(date -u +%Y-%m-%d), $(nproc) cores, $MEETINGS meetings, ${SECONDS_PER_RUN}s per run, wrk -t1"
