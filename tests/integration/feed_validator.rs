@@ -7,7 +7,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
 use crate::calendar::ics;
-use crate::helpers::{TestApp, TestDatabase, USER_PASSWORD};
+use crate::helpers::{TestApp, TestDatabase, World, USER_PASSWORD};
 use crate::{on_both_backends, with_both_databases};
 
 with_both_databases!(a_feed_validator_follows_what_the_feed_shows);
@@ -30,6 +30,20 @@ struct Change {
 /// RFC 5545 §3.1: long lines are folded (CRLF and a space).
 fn unfolded(text: &str) -> String {
     text.replace("\r\n ", "")
+}
+
+/// A feed of B's viewer (the meetings B takes part in); its URL.
+async fn feed_of_b(app: &TestApp, w: &World) -> String {
+    let feed = app
+        .expect(
+            201,
+            "POST",
+            "/api/v1/feeds",
+            Some(w.token("b-viewer")),
+            Some(json!({"name": "Ours"})),
+        )
+        .await;
+    feed["url"].as_str().unwrap().to_owned()
 }
 
 /// GETs the feed with `If-None-Match: etag` and expects `status`.
@@ -63,16 +77,7 @@ async fn a_feed_validator_follows_what_the_feed_shows(db: TestDatabase) {
         "time_zone": "Europe/Moscow", "start": "2027-01-05T15:00", "end": "2027-01-05T16:00",
         "recurrence": "FREQ=MONTHLY;BYDAY=1TU;COUNT=6"}))
     .await;
-    let feed = app
-        .expect(
-            201,
-            "POST",
-            "/api/v1/feeds",
-            Some(w.token("b-viewer")),
-            Some(json!({"name": "Ours"})),
-        )
-        .await;
-    let url = feed["url"].as_str().unwrap().to_owned();
+    let url = feed_of_b(&app, &w).await;
 
     // Unchanged: the same validator and body, and 304 for it.
     let (headers, mut text) = ics(&app, &url, None).await;
@@ -194,16 +199,7 @@ async fn feeds_are_gzipped_on_request_and_kept_for_the_refresh_interval(app: Tes
         ),
     )
     .await;
-    let feed = app
-        .expect(
-            201,
-            "POST",
-            "/api/v1/feeds",
-            Some(w.token("b-viewer")),
-            Some(json!({"name": "Ours"})),
-        )
-        .await;
-    let url = feed["url"].as_str().unwrap().to_owned();
+    let url = feed_of_b(&app, &w).await;
     let get = |accept: Option<&'static str>, if_none_match: Option<String>| {
         let app = &app;
         let url = url.clone();
