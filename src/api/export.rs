@@ -222,8 +222,15 @@ pub async fn revoke_feed(
     tag = "calendar",
     params(("token" = String, Path, description = "The feed's secret token")),
     responses(
-        (status = 200, description = "RFC 5545 calendar (METHOD:PUBLISH)", content_type = "text/calendar", body = String),
-        (status = 304, description = "Unchanged since the ETag in If-None-Match"),
+        (status = 200, description = "RFC 5545 calendar (METHOD:PUBLISH); gzip-compressed when Accept-Encoding takes gzip", content_type = "text/calendar", body = String,
+            headers(
+                ("ETag" = String, description = "A digest of what the feed shows (the gzip form has its own, ending in -gz)"),
+                ("Cache-Control" = String, description = "private, max-age=900 (the feed's REFRESH-INTERVAL)"),
+                ("Vary" = String, description = "Accept-Encoding"),
+                ("Content-Encoding" = String, description = "gzip, when negotiated")
+            )),
+        (status = 304, description = "Unchanged since the ETag in If-None-Match",
+            headers(("ETag" = String, description = "The current validator"))),
         (status = 404, description = "Unknown or revoked token", body = Problem, content_type = "application/problem+json")
     )
 )]
