@@ -9,14 +9,15 @@
 //!
 //! For each backend (SQLite; PostgreSQL when `ENTENTE_TEST_POSTGRES_URL` is set) and each size N,
 //! a fresh database gets, through the real API, two delegations V and W with a fixed set of their
-//! own (30 meetings in January 2027 — 10 on their hotline, 10 in their forum, `forum`-confidential
-//! —, a weekly series, the hotline's history, a feed), and then, written straight to the database,
-//! N meetings among 50 other delegations (over all of 2027, half of them `forum`-confidential in
-//! the others' forums), N/10 channels among the others with their history, and N/1000 forums.
-//! With `ENTENTE_BENCH_OWN`, V's own history grows as well: that many meetings of V's over the
-//! ten years before July 2026, every twentieth a weekly series with a cancelled session (none
-//! reaching the measured windows of 2027 nor the feed's 90 days back), so that every row of the
-//! report holds the same windows and only the history differs.
+//! own (44 meetings in January 2027, 22 of them in the week of 11 January — a third on their
+//! hotline, a third in their forum, `forum`-confidential —, a weekly series, the hotline's
+//! history, a feed), and then, written straight to the database, N meetings among 50 other
+//! delegations (over all of 2027, half of them `forum`-confidential in the others' forums), N/10
+//! channels among the others with their history, and N/1000 forums. With `ENTENTE_BENCH_OWN`,
+//! V's own history grows as well: that many meetings of V's over the ten years before July
+//! 2026, every twentieth a weekly series with a cancelled session (none reaching the measured
+//! windows of 2027 nor the feed's 90 days back), so that every row of the report holds the same
+//! windows and only the history differs.
 //! Every endpoint is then called over HTTP by V's viewer (and by X, a forum member not taking
 //! part) and timed: median and 95th percentile of 40 calls after 5 warm-up calls; then V's
 //! scheduler's writes (`writes.rs`): a booking, a three-year weekly series (conflicts checked
@@ -195,11 +196,21 @@ async fn fixture(client: &Client, admin_password: &str) -> Fixture {
         .as_str()
         .unwrap()
         .to_owned();
-    for day in 1..=30 {
-        let mut booking = json!({"title": format!("Meeting {day}"), "participants": [w],
-            "time_zone": "Europe/Zurich", "start": format!("2027-01-{day:02}T10:00"),
-            "end": format!("2027-01-{day:02}T11:00")});
-        match day % 3 {
+    // One a day in January at 10:00, and in the measured week (11–17 January) two more a day
+    // (13:00, 16:00): with the weekly series' session, that week holds 22 meetings.
+    let bookings = (1..=30u32).flat_map(|day| {
+        let hours: &[u32] = if (11..=17).contains(&day) {
+            &[10, 13, 16]
+        } else {
+            &[10]
+        };
+        hours.iter().map(move |&hour| (day, hour))
+    });
+    for (n, (day, hour)) in bookings.enumerate() {
+        let mut booking = json!({"title": format!("Meeting {day} {hour}h"), "participants": [w],
+            "time_zone": "Europe/Zurich", "start": format!("2027-01-{day:02}T{hour:02}:00"),
+            "end": format!("2027-01-{day:02}T{:02}:00", hour + 1)});
+        match n % 3 {
             0 => booking["channel_id"] = json!(channel),
             1 => {
                 booking["forum_id"] = json!(forum);
@@ -396,6 +407,7 @@ async fn run(backend: Backend, (n, own): (usize, usize), report: &mut Vec<Measur
     let seeded = seeding.elapsed();
 
     let january = "from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z";
+    let week = "from=2027-01-11T00:00:00Z&to=2027-01-18T00:00:00Z";
     let cases: Vec<(&str, String, &str)> = vec![
         (
             "meetings, January",
@@ -415,6 +427,16 @@ async fn run(backend: Backend, (n, own): (usize, usize), report: &mut Vec<Measur
         (
             "meetings?channel_id=",
             format!("/api/v1/meetings?channel_id={}&limit=100", f.channel),
+            f.viewer.as_str(),
+        ),
+        (
+            "meetings, one week (22)",
+            format!("/api/v1/meetings?{week}&limit=100"),
+            f.viewer.as_str(),
+        ),
+        (
+            "schedule, one week (22)",
+            format!("/api/v1/schedule?{week}"),
             f.viewer.as_str(),
         ),
         (

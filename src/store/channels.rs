@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::among::among;
 use super::conn::MultiBackend;
 use super::schema::{channel_history as history, channels};
 use super::{now, DbConnection};
@@ -119,7 +120,7 @@ pub fn list_for_party(
 /// The stored status of each of these channels.
 pub fn statuses(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<HashMap<String, String>> {
     Ok(channels::table
-        .filter(channels::id.eq_any(ids))
+        .filter(among(channels::id, ids))
         .select((channels::id, channels::status))
         .load::<(String, String)>(conn)?
         .into_iter()

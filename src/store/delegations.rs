@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::among::among;
 use super::schema::{delegations, meeting_participants as mp};
 use super::{now, DbConnection};
 use crate::domain::stored::{DelegationId, MeetingId};
@@ -152,7 +153,7 @@ pub fn parties_of_meetings(
         .filter(
             delegations::id.eq_any(
                 mp::table
-                    .filter(mp::meeting_id.eq_any(ids))
+                    .filter(among(mp::meeting_id, &ids))
                     .select(mp::delegation_id),
             ),
         )

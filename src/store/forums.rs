@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::among::among;
 use super::conn::MultiBackend;
 use super::schema::{forum_members as fm, forums};
 use super::{now, DbConnection};
@@ -76,7 +77,7 @@ pub fn members_of(
     ids: &[&str],
 ) -> QueryResult<HashMap<String, Vec<DelegationId>>> {
     let rows: Vec<(String, String)> = fm::table
-        .filter(fm::forum_id.eq_any(ids))
+        .filter(among(fm::forum_id, ids))
         .select((fm::forum_id, fm::delegation_id))
         .order((fm::forum_id.asc(), fm::delegation_id.asc()))
         .load(conn)?;

@@ -3,8 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::among::among;
 use super::conn::MultiBackend;
 use super::schema::{forum_members as fm, meeting_participants as mp, meetings};
+use super::stamp::Stamp;
 use super::windows::{self, Answers, Window};
 use super::{now, DbConnection};
 use crate::domain::stored::{DelegationId, MeetingId};
@@ -17,13 +19,19 @@ pub struct MeetingRow {
     pub description: Option<String>,
     pub location: Option<String>,
     pub time_zone: String,
+    #[diesel(deserialize_as = Stamp)]
     pub start_local: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub end_local: NaiveDateTime,
     pub disambiguation: Option<String>,
+    #[diesel(deserialize_as = Stamp)]
     pub start_utc: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub end_utc: NaiveDateTime,
     pub recurrence: Option<String>,
+    #[diesel(deserialize_as = Stamp)]
     pub span_start_utc: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub span_end_utc: NaiveDateTime,
     pub status: String,
     pub confidentiality: String,
@@ -32,7 +40,9 @@ pub struct MeetingRow {
     pub sequence: i64,
     pub version: i64,
     pub tzdb_version: String,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -174,20 +184,20 @@ pub fn visible_among(
     viewer: Option<&DelegationId>,
     ids: &[&str],
 ) -> QueryResult<Vec<String>> {
-    let ids: Vec<String> = ids.iter().map(|id| (*id).to_owned()).collect();
     visible(viewer)
-        .filter(meetings::id.eq_any(ids))
+        .filter(among(meetings::id, ids))
         .select(meetings::id)
         .load(conn)
 }
 
-/// The most ids one statement binds (both backends take far more; this keeps statements small).
+/// The most ids a window read looks up by id; a window holding more is read through the
+/// per-row visibility instead.
 const IDS_PER_STATEMENT: usize = 5_000;
 
 /// These meetings, by start and id.
-fn by_ids<'a>(ids: Vec<String>) -> BoxedMeetings<'a> {
+fn by_ids<'a>(ids: &[String]) -> BoxedMeetings<'a> {
     meetings::table
-        .filter(meetings::id.eq_any(ids))
+        .filter(among(meetings::id, ids))
         .order((meetings::start_utc.asc(), meetings::id.asc()))
         .into_boxed()
 }
@@ -198,16 +208,11 @@ fn load_by_ids(
     ids: Vec<String>,
     cancelled: Cancelled,
 ) -> QueryResult<Vec<MeetingRow>> {
-    let mut rows = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(IDS_PER_STATEMENT) {
-        let mut query = by_ids(chunk.to_vec());
-        if cancelled == Cancelled::Excluded {
-            query = query.filter(meetings::status.ne("cancelled"));
-        }
-        rows.extend(query.load::<MeetingRow>(conn)?);
+    let mut query = by_ids(&ids);
+    if cancelled == Cancelled::Excluded {
+        query = query.filter(meetings::status.ne("cancelled"));
     }
-    rows.sort_by(|a, b| (a.start_utc, &a.id).cmp(&(b.start_utc, &b.id)));
-    Ok(rows)
+    query.load(conn)
 }
 
 /// The filters of a meeting list; `title_or_description` is a `LIKE` pattern (lower case,
@@ -244,7 +249,7 @@ pub fn list_visible(
         Some(from) => {
             let ids = windows::visible_ids(conn, viewer, Window { from, to: q.to })?;
             if ids.len() <= IDS_PER_STATEMENT {
-                by_ids(ids)
+                by_ids(&ids)
             } else {
                 visible(viewer).filter(meetings::span_end_utc.gt(from))
             }
@@ -315,15 +320,10 @@ pub fn visible_in_window(
 
 /// These meetings' versions, by id: what a validator needs, without the rows.
 pub fn versions_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, i64)>> {
-    let mut versions = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(IDS_PER_STATEMENT) {
-        versions.extend(
-            meetings::table
-                .filter(meetings::id.eq_any(chunk))
-                .select((meetings::id, meetings::version))
-                .load::<(String, i64)>(conn)?,
-        );
-    }
+    let mut versions: Vec<(String, i64)> = meetings::table
+        .filter(among(meetings::id, ids))
+        .select((meetings::id, meetings::version))
+        .load(conn)?;
     versions.sort();
     Ok(versions)
 }
@@ -384,7 +384,7 @@ pub fn derived_with_tzdb(
     tzdb_version: &str,
 ) -> QueryResult<Vec<MeetingRow>> {
     meetings::table
-        .filter(meetings::id.eq_any(ids))
+        .filter(among(meetings::id, ids))
         .filter(meetings::tzdb_version.eq(tzdb_version))
         .load(conn)
 }

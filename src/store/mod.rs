@@ -2,6 +2,7 @@
 //!
 //! Every database call runs on the blocking thread pool, never on the async workers.
 
+pub mod among;
 pub mod audit;
 pub mod channels;
 pub mod conn;
@@ -16,13 +17,17 @@ pub mod overrides;
 pub mod participants;
 pub mod schema;
 pub mod seed;
+pub mod stamp;
 pub mod windows;
+mod workers;
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tracing::Span;
+
+use workers::{Counters, Dispatch, Job, Queued};
 
 pub use conn::{lock_row, write_transaction, ConnectError, Connector, DbConnection, Locked};
 
@@ -46,34 +51,18 @@ pub enum StoreError {
 
 /// How long a request waits for a free connection before it is told to come back (503).
 pub const QUEUE_TIMEOUT: Duration = Duration::from_secs(10);
-/// A connection idle for longer is checked (a trivial statement) before its next use, so that
-/// one the server closed meanwhile is replaced instead of failing a request.
-const IDLE_CHECK: Duration = Duration::from_secs(5);
-
-type Job = Box<dyn FnOnce(Result<&mut DbConnection, StoreError>) + Send>;
-
-struct Queued {
-    at: Instant,
-    job: Job,
-}
-
-/// Occupancy, for metrics.
-#[derive(Default)]
-struct Counters {
-    open: AtomicU32,
-    busy: AtomicU32,
-}
 
 /// The shared handle to the database. Cheap to clone.
 ///
 /// Database work runs on a fixed set of worker threads, one per connection, each keeping its
-/// connection open: a request's closure is queued to whichever worker is free, runs there, and
-/// its result comes back to the async task. So the number of threads (and of allocator arenas
+/// connection open: a request's closure goes to the worker that became idle last (or waits its
+/// turn when all are busy; see `workers`), runs there, and its result comes back to the async
+/// task. So the number of threads (and of allocator arenas
 /// and SQLite page caches) is bounded by the pool size, no thread ever waits for a connection,
 /// and no round trip is spent checking a connection that was just used.
 #[derive(Clone)]
 pub struct Store {
-    jobs: mpsc::Sender<Queued>,
+    jobs: Arc<Dispatch>,
     /// SQLite has one writer at a time: this instance's writers take turns here, in order,
     /// instead of each retrying `BEGIN IMMEDIATE` in SQLite's busy handler (which sleeps and
     /// lets a writer wait for a second while others pass). None on PostgreSQL.
@@ -99,22 +88,13 @@ impl Store {
         let connector = Connector::new(url.clone());
         let first = connector.connect()?;
         let counters = Arc::new(Counters::default());
-        let (jobs, queue) = mpsc::channel::<Queued>();
-        let queue = Arc::new(Mutex::new(queue));
-        let mut first = Some(first);
-        for n in 0..size.max(1) {
-            let worker = Worker {
-                connector: connector.clone(),
-                queue: queue.clone(),
-                counters: counters.clone(),
-                queue_timeout,
-            };
-            let conn = first.take();
-            std::thread::Builder::new()
-                .name(format!("entente-db-{n}"))
-                .spawn(move || worker.run(conn))
-                .map_err(|e| StoreError::Worker(e.to_string()))?;
-        }
+        let jobs = Arc::new(Dispatch::start(
+            &connector,
+            size,
+            first,
+            &counters,
+            queue_timeout,
+        )?);
         Ok(Self {
             jobs,
             writer: matches!(url, DatabaseUrl::Sqlite(_)).then(|| Arc::new(Mutex::new(()))),
@@ -151,20 +131,19 @@ impl Store {
     {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let span = Span::current();
-        let job: Job = Box::new(move |conn| {
+        let job: Job = Box::new(move |conn, ready| {
             let _entered = span.enter();
             let result = match conn {
                 Ok(conn) => f(conn),
                 Err(error) => Err(E::from(error)),
             };
+            ready();
             let _ = answer.send(result);
         });
-        self.jobs
-            .send(Queued {
-                at: Instant::now(),
-                job,
-            })
-            .map_err(|_| StoreError::Worker("the database workers have stopped".into()))?;
+        self.jobs.submit(Queued {
+            at: Instant::now(),
+            job,
+        })?;
         answered.await.map_err(|_| {
             E::from(StoreError::Worker(
                 "the database work ended without an answer (it panicked)".into(),
@@ -195,75 +174,6 @@ impl Store {
         match tokio::time::timeout(timeout, self.read(|conn| Ok(conn::ping(conn)?))).await {
             Ok(result) => result,
             Err(_) => Err(StoreError::Busy(timeout)),
-        }
-    }
-}
-
-/// One database worker: takes the next job, runs it on its connection (opening or replacing
-/// the connection when needed), forever — until every `Store` handle is gone.
-struct Worker {
-    connector: Connector,
-    queue: Arc<Mutex<mpsc::Receiver<Queued>>>,
-    counters: Arc<Counters>,
-    queue_timeout: Duration,
-}
-
-impl Worker {
-    fn run(self, mut conn: Option<DbConnection>) {
-        if conn.is_some() {
-            self.counters.open.fetch_add(1, Ordering::Relaxed);
-        }
-        let mut last_used = Instant::now();
-        loop {
-            let next = match self.queue.lock() {
-                Ok(queue) => queue.recv(),
-                Err(_) => return,
-            };
-            let Ok(Queued { at, job }) = next else {
-                break;
-            };
-            let waited = at.elapsed();
-            if waited > self.queue_timeout {
-                tracing::warn!(?waited, "no database connection was free in time");
-                job(Err(StoreError::Busy(waited)));
-                continue;
-            }
-            if last_used.elapsed() > IDLE_CHECK {
-                if let Some(open) = conn.as_mut() {
-                    if conn::ping(open).is_err() {
-                        self.drop_connection(&mut conn);
-                    }
-                }
-            }
-            if conn.is_none() {
-                match self.connector.connect() {
-                    Ok(opened) => {
-                        conn = Some(opened);
-                        self.counters.open.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Err(error) => {
-                        job(Err(StoreError::Connect(error)));
-                        continue;
-                    }
-                }
-            }
-            let Some(open) = conn.as_mut() else { continue };
-            self.counters.busy.fetch_add(1, Ordering::Relaxed);
-            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(open))));
-            self.counters.busy.fetch_sub(1, Ordering::Relaxed);
-            last_used = Instant::now();
-            if ran.is_err() || conn.as_mut().is_some_and(conn::is_broken) {
-                self.drop_connection(&mut conn);
-            }
-        }
-        if conn.is_some() {
-            self.counters.open.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-
-    fn drop_connection(&self, conn: &mut Option<DbConnection>) {
-        if conn.take().is_some() {
-            self.counters.open.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -357,6 +267,52 @@ mod tests {
         assert!(matches!(error, AppError::Unavailable { .. }));
         holder.await.unwrap().unwrap();
         drop(held);
+    }
+
+    /// At low load one warm worker serves request after request (the one idle last), instead
+    /// of the work rotating over every thread; under load every worker takes part.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_worker_idle_last_takes_the_next_job() {
+        let (_dir, url) = scratch();
+        let store = Store::open(&url, 4).unwrap();
+        let thread = || Ok::<_, AppError>(std::thread::current().name().map(str::to_owned));
+        let mut sequential = std::collections::BTreeSet::new();
+        for _ in 0..20 {
+            sequential.insert(store.read(move |_conn| thread()).await.unwrap());
+        }
+        assert_eq!(sequential.len(), 1, "{sequential:?}");
+
+        let (release, held) = tokio::sync::watch::channel(false);
+        let concurrent: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                let mut held = held.clone();
+                tokio::spawn(async move {
+                    store
+                        .read(move |_conn| {
+                            // Each holds its worker until all four run at once.
+                            while !*held.borrow_and_update() {
+                                std::thread::sleep(Duration::from_millis(5));
+                            }
+                            thread()
+                        })
+                        .await
+                })
+            })
+            .collect();
+        // All four running at once (each on a connection of its own, busy).
+        while {
+            let (open, idle, _) = store.pool_state();
+            open - idle < 4
+        } {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        release.send(true).unwrap();
+        let mut names = std::collections::BTreeSet::new();
+        for job in concurrent {
+            names.insert(job.await.unwrap().unwrap());
+        }
+        assert_eq!(names.len(), 4, "{names:?}");
     }
 
     /// A closure that panics fails its own request (500), and the worker goes on serving

@@ -4,7 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::among::among;
 use super::schema::meeting_overrides as mo;
+use super::stamp::{MaybeStamp, Stamp};
 use super::DbConnection;
 use crate::domain::stored::MeetingId;
 
@@ -13,15 +15,23 @@ use crate::domain::stored::MeetingId;
 #[diesel(table_name = mo)]
 pub struct OverrideRow {
     pub meeting_id: String,
+    #[diesel(deserialize_as = Stamp)]
     pub original_start_utc: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub original_start_local: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub start_local: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub end_local: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub start_utc: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub end_utc: Option<NaiveDateTime>,
     pub status: Option<String>,
     pub disambiguation: Option<String>,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -43,7 +53,7 @@ pub fn of_meetings(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<Ove
             .order(order)
             .load(conn),
         _ => mo::table
-            .filter(mo::meeting_id.eq_any(ids))
+            .filter(among(mo::meeting_id, ids))
             .select(OverrideRow::as_select())
             .order(order)
             .load(conn),

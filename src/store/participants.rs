@@ -4,7 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::among::among;
 use super::schema::meeting_participants as mp;
+use super::stamp::MaybeStamp;
 use super::DbConnection;
 use crate::domain::stored::{DelegationId, MeetingId};
 
@@ -16,6 +18,7 @@ pub struct ParticipantRow {
     pub role: String,
     pub response: String,
     pub comment: Option<String>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub responded_at: Option<NaiveDateTime>,
 }
 
@@ -43,7 +46,7 @@ pub fn of_meetings(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<Par
             .order(order)
             .load(conn),
         _ => mp::table
-            .filter(mp::meeting_id.eq_any(ids))
+            .filter(among(mp::meeting_id, ids))
             .select(ParticipantRow::as_select())
             .order(order)
             .load(conn),

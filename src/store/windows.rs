@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
+use super::among::among;
 use super::schema::{forum_members as fm, meeting_participants as mp, meetings};
 use super::DbConnection;
 use crate::domain::meeting::MAX_DURATION_DAYS;
@@ -129,36 +130,41 @@ pub enum Answers {
     NotDeclined,
 }
 
-/// Meetings of this confidentiality in the window (optionally only in these forums).
+/// Meetings of this confidentiality in the window (optionally only in these forums): fixed
+/// statements, a pair for each, prepared once per connection.
 fn with_confidentiality(
     conn: &mut DbConnection,
     confidentiality: &str,
     forums: Option<&[String]>,
     window: Window,
 ) -> QueryResult<Vec<String>> {
-    let mut singles = meetings::table
+    let to = window.to.unwrap_or(OPEN_END);
+    let singles = meetings::table
         .filter(meetings::recurrence.is_null())
-        .filter(meetings::confidentiality.eq(confidentiality.to_owned()))
+        .filter(meetings::confidentiality.eq(confidentiality))
         .filter(meetings::span_start_utc.gt(window.earliest_single_start()))
+        .filter(meetings::span_start_utc.lt(to))
         .filter(meetings::span_end_utc.gt(window.from))
-        .select(meetings::id)
-        .into_boxed();
-    let mut series = meetings::table
+        .select(meetings::id);
+    let series = meetings::table
         .filter(meetings::recurrence.is_not_null())
-        .filter(meetings::confidentiality.eq(confidentiality.to_owned()))
+        .filter(meetings::confidentiality.eq(confidentiality))
         .filter(meetings::span_end_utc.gt(window.from))
-        .select(meetings::id)
-        .into_boxed();
-    if let Some(to) = window.to {
-        singles = singles.filter(meetings::span_start_utc.lt(to));
-        series = series.filter(meetings::span_start_utc.lt(to));
-    }
-    if let Some(forums) = forums {
-        singles = singles.filter(meetings::forum_id.eq_any(forums.to_vec()));
-        series = series.filter(meetings::forum_id.eq_any(forums.to_vec()));
-    }
-    let mut ids: Vec<String> = singles.load(conn)?;
-    ids.extend(series.load::<String>(conn)?);
+        .filter(meetings::span_start_utc.lt(to))
+        .select(meetings::id);
+    let ids: Vec<String> = match forums {
+        None => {
+            let mut ids = singles.load(conn)?;
+            ids.extend(series.load::<String>(conn)?);
+            ids
+        }
+        Some(forums) => {
+            let in_forums = || among(meetings::forum_id.assume_not_null(), forums);
+            let mut ids = singles.filter(in_forums()).load(conn)?;
+            ids.extend(series.filter(in_forums()).load::<String>(conn)?);
+            ids
+        }
+    };
     Ok(ids)
 }
 

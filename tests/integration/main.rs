@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod among;
 mod binary;
 mod calendar;
 mod calendar_rfc;
