@@ -12,7 +12,6 @@ use std::collections::BTreeSet;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
-use super::among::among;
 use super::schema::{forum_members as fm, meeting_participants as mp, meetings};
 use super::DbConnection;
 use crate::domain::meeting::MAX_DURATION_DAYS;
@@ -158,10 +157,16 @@ fn with_confidentiality(
             ids.extend(series.load::<String>(conn)?);
             ids
         }
+        // One forum at a time, on equality: with the forums as one set, SQLite's planner (which
+        // cannot see how many there are) may pick the window's index over the forum's and
+        // filter every meeting in the window.
         Some(forums) => {
-            let in_forums = || among(meetings::forum_id.assume_not_null(), forums);
-            let mut ids = singles.filter(in_forums()).load(conn)?;
-            ids.extend(series.filter(in_forums()).load::<String>(conn)?);
+            let mut ids = Vec::new();
+            for forum in forums {
+                let in_forum = meetings::forum_id.eq(forum.as_str());
+                ids.extend(singles.filter(in_forum).load::<String>(conn)?);
+                ids.extend(series.filter(in_forum).load::<String>(conn)?);
+            }
             ids
         }
     };
