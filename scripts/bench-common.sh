@@ -1,5 +1,9 @@
 # Shared by the benchmark harnesses (scripts/bench-throughput.sh, scripts/bench-feeds.sh); sourced,
-# with ROOT, SECRET, ADMIN_PASSWORD, PASSWORD and SECONDS_PER_RUN set by the caller.
+# with ROOT (the working directory), SECRET, ADMIN_PASSWORD, PASSWORD and SECONDS_PER_RUN set by the
+# caller; builds the release binary, the baseline and the seeder first.
+
+echo "building the release binary, the baseline and the seeder…" >&2
+cargo build --release --quiet --bin entente --example baseline --example seed
 
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null); }
 command -v wrk >/dev/null || { echo "wrk is missing and could not be installed" >&2; exit 1; }

@@ -23,8 +23,6 @@ ADMIN_PASSWORD="feed-harness-admin-passphrase"
 PASSWORD="feed-harness-user-passphrase"
 BASE_PORT="${BENCH_PORT:-18280}"
 
-echo "building the release binary, the baseline and the seeder…" >&2
-cargo build --release --quiet --bin entente --example baseline --example seed
 source "$ROOT/scripts/bench-common.sh"
 
 "$BIN/examples/baseline" serve "127.0.0.1:$BASE_PORT" "$SECRET" >/dev/null 2>&1 &

@@ -21,8 +21,6 @@ ADMIN_PASSWORD="throughput-admin-passphrase"
 PASSWORD="throughput-user-passphrase"
 BASE_PORT="${BENCH_PORT:-18080}"
 
-echo "building the release binary, the baseline and the seeder…" >&2
-cargo build --release --quiet --bin entente --example baseline --example seed
 source "$ROOT/scripts/bench-common.sh"
 
 # ----------------------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ impl Dispatch {
     ) -> Result<Self, StoreError> {
         let shared = Arc::new(Shared::default());
         let mut first = Some(first);
+        let mut idle = Vec::new();
         for n in 0..size.max(1) {
             let worker = Worker {
                 connector: connector.clone(),
@@ -91,19 +92,16 @@ impl Dispatch {
                 queue_timeout,
             };
             let conn = first.take();
+            let (handle, mine) = mpsc::channel();
+            idle.push(handle.clone());
             std::thread::Builder::new()
                 .name(format!("entente-db-{n}"))
-                .spawn(move || worker.run(conn))
+                .spawn(move || worker.run(conn, handle, mine))
                 .map_err(|e| StoreError::Worker(e.to_string()))?;
         }
-        // Every worker on the idle stack before the first job comes (so the first jobs already
-        // find the one idle last on top). They get there at once; never wait long for it.
-        let started = Instant::now();
-        while shared.lock().idle.len() < usize::try_from(size.max(1)).unwrap_or(usize::MAX)
-            && started.elapsed() < Duration::from_secs(1)
-        {
-            std::thread::sleep(Duration::from_micros(200));
-        }
+        // Every worker starts idle, the one holding the open connection on top.
+        idle.reverse();
+        shared.lock().idle = idle;
         Ok(Self { shared })
     }
 
@@ -150,13 +148,18 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(self, mut conn: Option<DbConnection>) {
+    fn run(
+        self,
+        mut conn: Option<DbConnection>,
+        handle: mpsc::Sender<Option<Queued>>,
+        mine: mpsc::Receiver<Option<Queued>>,
+    ) {
         if conn.is_some() {
             self.counters.open.fetch_add(1, Ordering::Relaxed);
         }
         let mut last_used = Instant::now();
-        let (handle, mine) = mpsc::channel();
-        let mut after: Option<Step> = None;
+        // Started on the idle stack (by `Dispatch::start`): the first job comes on the channel.
+        let mut after = Some(Step::Wait);
         loop {
             let step = after.take().unwrap_or_else(|| self.ready(&handle));
             let Queued { at, job } = match step {
