@@ -141,6 +141,7 @@ mod tests {
             username: "alice".into(),
             role: Role::Scheduler,
             delegation_id: Some("0190a0a0-0000-7000-8000-0000000000d1".into()),
+            delegation_time_zone: Some("Europe/Zurich".into()),
         }
     }
 

@@ -11,6 +11,9 @@ pub struct Principal {
     pub username: String,
     pub role: Role,
     pub delegation_id: Option<DelegationId>,
+    /// Its delegation's time zone (IANA name), read with the account: the zone a schedule is
+    /// shown in unless the caller names one.
+    pub delegation_time_zone: Option<String>,
 }
 
 impl Principal {
@@ -61,6 +64,7 @@ mod tests {
             username: "u".into(),
             role,
             delegation_id: delegation.map(DelegationId::from),
+            delegation_time_zone: None,
         }
     }
 

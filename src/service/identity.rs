@@ -78,12 +78,13 @@ pub struct Me {
     pub delegation: Option<Delegation>,
 }
 
-fn principal_of(account: AccountRow) -> Result<Principal, AppError> {
+fn principal_of(account: AccountRow, time_zone: Option<String>) -> Result<Principal, AppError> {
     Ok(Principal {
         user_id: UserId::from(account.id),
         username: account.username,
         role: stored::<Role>(&account.role)?,
         delegation_id: account.delegation_id.map(DelegationId::from),
+        delegation_time_zone: time_zone,
     })
 }
 
@@ -176,7 +177,7 @@ pub async fn login(
     match (account, matches) {
         (Some(account), true) => {
             let generation = account.token_generation;
-            let principal = principal_of(account)?;
+            let principal = principal_of(account, None)?;
             let (access_token, _) = jwt::issue(
                 keys,
                 &principal,
@@ -226,9 +227,11 @@ pub async fn authenticate(
     store
         .read(move |conn| {
             let subject = UserId::from(claims.sub.clone());
-            let account = rows::active_account(conn, AccountKey::Id(&subject))?;
+            let account = rows::active_account_with_zone(conn, &subject)?;
             match account {
-                Some(account) if account.token_generation == claims.gen => principal_of(account),
+                Some((account, zone)) if account.token_generation == claims.gen => {
+                    principal_of(account, zone)
+                }
                 Some(_) => {
                     tracing::info!(
                         sub = %claims.sub,

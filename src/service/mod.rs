@@ -46,6 +46,7 @@ impl Context {
                 username: "(system)".into(),
                 role: Role::PlatformAdmin,
                 delegation_id: None,
+                delegation_time_zone: None,
             },
             request_id: None,
             system: true,

@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{login_failures, signing_keys, users};
+use super::schema::{delegations, login_failures, signing_keys, users};
 use super::{new_id, now, DbConnection};
 use crate::domain::stored::{DelegationId, UserId};
 
@@ -136,6 +136,21 @@ pub fn active_account(
             .first(conn)
             .optional(),
     }
+}
+
+/// An active account by id, with its delegation's time zone: what every authenticated request
+/// reads (one statement).
+pub fn active_account_with_zone(
+    conn: &mut DbConnection,
+    id: &UserId,
+) -> QueryResult<Option<(AccountRow, Option<String>)>> {
+    users::table
+        .left_join(delegations::table)
+        .filter(users::active.eq(true))
+        .filter(users::id.eq(id.as_str()))
+        .select((AccountRow::as_select(), delegations::time_zone.nullable()))
+        .first(conn)
+        .optional()
 }
 
 /// Any user's account by username, active or not (a password reset).

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 
 use super::among::among;
 use super::conn::MultiBackend;
+use super::gathered::{self, Gathered, GatheredOverride};
+use super::participants::ParticipantRow;
 use super::schema::{forum_members as fm, meeting_participants as mp, meetings};
 use super::stamp::Stamp;
 use super::windows::{self, Answers, Window};
@@ -190,10 +192,6 @@ pub fn visible_among(
         .load(conn)
 }
 
-/// The most ids a window read looks up by id; a window holding more is read through the
-/// per-row visibility instead.
-const IDS_PER_STATEMENT: usize = 5_000;
-
 /// These meetings, by start and id.
 fn by_ids<'a>(ids: &[String]) -> BoxedMeetings<'a> {
     meetings::table
@@ -237,23 +235,57 @@ diesel::define_sql_function!(
         -> diesel::sql_types::Nullable<diesel::sql_types::Text>
 );
 
-/// The meetings `viewer` may see that match `q`, by start and id.
+/// A meeting as a list or a window read returns it: its row, and what was read with it
+/// (`store::gathered`).
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub row: MeetingRow,
+    pub participants: Vec<ParticipantRow>,
+    pub overrides: Vec<GatheredOverride>,
+    pub channel_status: Option<String>,
+}
+
+/// The row, then its participants, overrides and channel status.
+const WITH_GATHERED: (
+    <meetings::table as Table>::AllColumns,
+    Gathered,
+    Gathered,
+    Gathered,
+) = (
+    meetings::all_columns,
+    gathered::PARTICIPANTS,
+    gathered::OVERRIDES,
+    gathered::CHANNEL_STATUS,
+);
+
+type LoadedWithGathered = (MeetingRow, Option<String>, Option<String>, Option<String>);
+
+fn listed(loaded: Vec<LoadedWithGathered>) -> QueryResult<Vec<Listed>> {
+    loaded
+        .into_iter()
+        .map(|(row, participants, overrides, channel_status)| {
+            Ok(Listed {
+                participants: gathered::participants(&row.id, participants.as_deref())?,
+                overrides: gathered::overrides(overrides.as_deref())?,
+                channel_status,
+                row,
+            })
+        })
+        .collect()
+}
+
+/// The meetings `viewer` may see that match `q`, by start and id, each with what a list shows
+/// of it (one statement).
 pub fn list_visible(
     conn: &mut DbConnection,
     viewer: Option<&DelegationId>,
     q: &ListQuery,
-) -> QueryResult<Vec<MeetingRow>> {
+) -> QueryResult<Vec<Listed>> {
     let mut query = match q.from {
-        // A window: only what lies in it is read (a window holding more than one statement
-        // binds is read through the per-row visibility instead).
-        Some(from) => {
-            let ids = windows::visible_ids(conn, viewer, Window { from, to: q.to })?;
-            if ids.len() <= IDS_PER_STATEMENT {
-                by_ids(&ids)
-            } else {
-                visible(viewer).filter(meetings::span_end_utc.gt(from))
-            }
-        }
+        // A window: only what lies in it is read, in the same statement as the rows.
+        Some(from) => meetings::table
+            .filter(windows::visible(viewer, Window { from, to: q.to }))
+            .into_boxed(),
         None => visible(viewer),
     };
     if let Some(to) = q.to {
@@ -294,10 +326,13 @@ pub fn list_visible(
                 .or(meetings::start_utc.eq(*t).and(meetings::id.gt(id.clone()))),
         );
     }
-    query
-        .order((meetings::start_utc.asc(), meetings::id.asc()))
-        .limit(q.limit)
-        .load(conn)
+    listed(
+        query
+            .order((meetings::start_utc.asc(), meetings::id.asc()))
+            .limit(q.limit)
+            .select(WITH_GATHERED)
+            .load(conn)?,
+    )
 }
 
 /// Whether a window read counts cancelled meetings.
@@ -307,15 +342,22 @@ pub enum Cancelled {
     Excluded,
 }
 
-/// The meetings `viewer` may see whose span overlaps the window, by start.
+/// The meetings `viewer` may see whose span overlaps the window, by start, each with what was
+/// gathered with it (one statement).
 pub fn visible_in_window(
     conn: &mut DbConnection,
     viewer: Option<&DelegationId>,
     window: Window,
     cancelled: Cancelled,
-) -> QueryResult<Vec<MeetingRow>> {
-    let ids = windows::visible_ids(conn, viewer, window)?;
-    load_by_ids(conn, ids, cancelled)
+) -> QueryResult<Vec<Listed>> {
+    let mut query = meetings::table
+        .filter(windows::visible(viewer, window))
+        .order((meetings::start_utc.asc(), meetings::id.asc()))
+        .into_boxed();
+    if cancelled == Cancelled::Excluded {
+        query = query.filter(meetings::status.ne("cancelled"));
+    }
+    listed(query.select(WITH_GATHERED).load(conn)?)
 }
 
 /// These meetings' versions, by id: what a validator needs, without the rows.

@@ -9,8 +9,10 @@ pub mod conn;
 pub mod delegations;
 pub mod feeds;
 pub mod forums;
+pub mod gathered;
 pub mod idempotency;
 pub mod identity;
+pub mod literal;
 pub mod meetings;
 pub mod migrate;
 pub mod overrides;
@@ -18,6 +20,7 @@ pub mod participants;
 pub mod schema;
 pub mod seed;
 pub mod stamp;
+pub mod union;
 pub mod windows;
 mod workers;
 

@@ -124,6 +124,24 @@ async fn a_bilateral_meeting_in_geneva_seen_from_moscow_and_washington(app: Test
         "2027-03-29T05:30:00"
     );
     assert!(washington["occurrences"][0]["recurrence_id"].is_null());
+    // The zone is read with the caller's account on every request: a delegation that changes
+    // its zone sees its schedule in the new one at once (10:00 in Zurich is 13:30 in Kolkata).
+    app.expect(
+        200,
+        "PATCH",
+        &format!("/api/v1/delegations/{}", w.b),
+        Some(w.token("b-admin")),
+        Some(json!({"time_zone": "Asia/Kolkata"})),
+    )
+    .await;
+    let kolkata = app
+        .expect(200, "GET", window, Some(w.token("b-viewer")), None)
+        .await;
+    assert_eq!(kolkata["tz"], "Asia/Kolkata");
+    assert_eq!(
+        kolkata["occurrences"][0]["start_local"],
+        "2027-03-29T13:30:00"
+    );
 
     let got = app
         .call("GET", &location, Some(w.token("b-viewer")), None)

@@ -16,7 +16,9 @@ use crate::domain::zone::TimeZone;
 use crate::error::{AppError, FieldError};
 use crate::service::audit::{self, Entry};
 use crate::service::{channels, Context};
-use crate::store::meetings::{self as rows, MeetingRow};
+use crate::store::gathered::GatheredOverride;
+use crate::store::meetings::{self as rows, Listed, MeetingRow};
+use crate::store::participants::ParticipantRow;
 use crate::store::{overrides, participants, stored, DbConnection};
 
 impl MeetingRow {
@@ -105,18 +107,33 @@ pub fn participants_of(
 ) -> Result<HashMap<String, Vec<Participant>>, AppError> {
     let mut by_meeting: HashMap<String, Vec<Participant>> = HashMap::new();
     for row in participants::of_meetings(conn, &ids_of(ids))? {
+        let meeting_id = row.meeting_id.clone();
         by_meeting
-            .entry(row.meeting_id)
+            .entry(meeting_id)
             .or_default()
-            .push(Participant {
-                delegation_id: DelegationId::from(row.delegation_id),
-                role: stored(&row.role)?,
-                response: stored(&row.response)?,
-                comment: row.comment,
-                responded_at: row.responded_at.map(|t| t.and_utc()),
-            });
+            .push(participant(row)?);
     }
     Ok(by_meeting)
+}
+
+/// A participant as the API shows it.
+pub fn participant(row: ParticipantRow) -> Result<Participant, AppError> {
+    Ok(Participant {
+        delegation_id: DelegationId::from(row.delegation_id),
+        role: stored(&row.role)?,
+        response: stored(&row.response)?,
+        comment: row.comment,
+        responded_at: row.responded_at.map(|t| t.and_utc()),
+    })
+}
+
+/// An occurrence's override as the timeline takes it.
+pub fn override_of(o: GatheredOverride) -> Result<Override, AppError> {
+    Ok(Override {
+        original_start_utc: o.original_start_utc.and_utc(),
+        moved: o.moved.map(|(s, e)| (s.and_utc(), e.and_utc())),
+        status: o.status.as_deref().map(stored).transpose()?,
+    })
 }
 
 /// The participants of one meeting.
@@ -136,16 +153,11 @@ pub fn overrides_of(
 ) -> Result<HashMap<String, Vec<Override>>, AppError> {
     let mut by_meeting: HashMap<String, Vec<Override>> = HashMap::new();
     for row in overrides::of_meetings(conn, &ids_of(ids))? {
-        let status = row.status.as_deref().map(stored).transpose()?;
-        let moved = row.moved().map(|(s, e)| (s.and_utc(), e.and_utc()));
+        let meeting_id = row.meeting_id.clone();
         by_meeting
-            .entry(row.meeting_id)
+            .entry(meeting_id)
             .or_default()
-            .push(Override {
-                original_start_utc: row.original_start_utc.and_utc(),
-                moved,
-                status,
-            });
+            .push(override_of(GatheredOverride::from(row))?);
     }
     Ok(by_meeting)
 }
@@ -229,14 +241,7 @@ pub fn with_channels(
     ctx: &Context,
     meetings: &mut [Meeting],
 ) -> Result<(), AppError> {
-    let viewer = ctx.principal.delegation_id.as_ref();
-    for meeting in meetings.iter_mut() {
-        let takes_part =
-            viewer.is_some_and(|d| meeting.participants.iter().any(|p| p.delegation_id == *d));
-        if !takes_part {
-            meeting.channel_id = None;
-        }
-    }
+    hide_channels_from_outsiders(ctx, meetings);
     let ids: Vec<&str> = meetings
         .iter()
         .filter_map(|m| m.channel_id.as_ref().map(ChannelId::as_str))
@@ -252,6 +257,34 @@ pub fn with_channels(
             .and_then(|c| statuses.get(c.as_str()).copied());
     }
     Ok(())
+}
+
+/// A meeting of a list as the API shows it: its participants and channel status were read
+/// with its row (the channel hidden from a viewer whose delegation does not take part).
+pub fn listed_view(ctx: &Context, listed: Listed) -> Result<Meeting, AppError> {
+    let participants = listed
+        .participants
+        .into_iter()
+        .map(participant)
+        .collect::<Result<Vec<_>, _>>()?;
+    let status = listed.channel_status.as_deref().map(stored).transpose()?;
+    let mut meeting = listed.row.into_view(participants, None)?;
+    hide_channels_from_outsiders(ctx, std::slice::from_mut(&mut meeting));
+    if meeting.channel_id.is_some() {
+        meeting.channel_status = status;
+    }
+    Ok(meeting)
+}
+
+fn hide_channels_from_outsiders(ctx: &Context, meetings: &mut [Meeting]) {
+    let viewer = ctx.principal.delegation_id.as_ref();
+    for meeting in meetings.iter_mut() {
+        let takes_part =
+            viewer.is_some_and(|d| meeting.participants.iter().any(|p| p.delegation_id == *d));
+        if !takes_part {
+            meeting.channel_id = None;
+        }
+    }
 }
 
 /// Records a change of meeting `id` for every party, then answers the meeting as it now is.

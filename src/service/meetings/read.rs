@@ -6,15 +6,14 @@ use chrono::{DateTime, TimeDelta};
 
 use super::dto::{Meeting, MeetingFilter};
 use super::load::{
-    load_visible, overrides_of, participants_of, recurrence_error, timeline_of, view,
-    with_channels, WithConflicts,
+    listed_view, load_visible, override_of, recurrence_error, timeline_of, view, WithConflicts,
 };
 use super::MAX_SCHEDULE_DAYS;
 use crate::domain::stored::MeetingId;
 use crate::error::AppError;
 use crate::service::{channels, Context, Page, PageRequest};
-use crate::store::meetings::{self as rows, ListQuery, MeetingRow};
-use crate::store::{DbConnection, Store};
+use crate::store::meetings::{self as rows, ListQuery, Listed};
+use crate::store::Store;
 
 /// One meeting, with its participants' current conflicts.
 pub async fn get(store: &Store, ctx: &Context, id: MeetingId) -> Result<Meeting, AppError> {
@@ -87,23 +86,23 @@ pub async fn list(
             let next_cursor = more
                 .then(|| rows.last())
                 .flatten()
-                .map(|r| format!("{}|{}", r.start_utc.and_utc().timestamp_micros(), r.id))
+                .map(|r| {
+                    format!(
+                        "{}|{}",
+                        r.row.start_utc.and_utc().timestamp_micros(),
+                        r.row.id
+                    )
+                })
                 .map(|key| URL_SAFE_NO_PAD.encode(key));
             if let (Some(from), Some(to)) = (filter.from, filter.to) {
                 if to - from <= TimeDelta::days(MAX_SCHEDULE_DAYS) {
-                    rows = with_occurrences_between(conn, rows, from, to)?;
+                    rows = with_occurrences_between(rows, from, to)?;
                 }
             }
-            let ids: Vec<MeetingId> = rows.iter().map(MeetingRow::meeting_id).collect();
-            let mut participants = participants_of(conn, &ids)?;
-            let mut items = rows
+            let items = rows
                 .into_iter()
-                .map(|row| {
-                    let p = participants.remove(&row.id).unwrap_or_default();
-                    row.into_view(p, None)
-                })
+                .map(|listed| listed_view(&ctx, listed))
                 .collect::<Result<Vec<_>, _>>()?;
-            with_channels(conn, &ctx, &mut items)?;
             Ok(Page { items, next_cursor })
         })
         .await
@@ -112,28 +111,27 @@ pub async fn list(
 /// The rows that have an occurrence in `[from, to)` (a series' span may overlap a window
 /// that none of its occurrences does).
 fn with_occurrences_between(
-    conn: &mut DbConnection,
-    rows: Vec<MeetingRow>,
+    rows: Vec<Listed>,
     from: DateTime<chrono::Utc>,
     to: DateTime<chrono::Utc>,
-) -> Result<Vec<MeetingRow>, AppError> {
-    let series: Vec<MeetingId> = rows
-        .iter()
-        .filter(|r| r.recurrence.is_some())
-        .map(MeetingRow::meeting_id)
-        .collect();
-    let mut overrides = overrides_of(conn, &series)?;
+) -> Result<Vec<Listed>, AppError> {
     let mut kept = Vec::with_capacity(rows.len());
-    for row in rows {
-        let hit = row.recurrence.is_none() || {
-            let timeline = timeline_of(&row, overrides.remove(&row.id).unwrap_or_default())?;
+    for listed in rows {
+        let hit = listed.row.recurrence.is_none() || {
+            let overrides = listed
+                .overrides
+                .iter()
+                .cloned()
+                .map(override_of)
+                .collect::<Result<Vec<_>, _>>()?;
+            let timeline = timeline_of(&listed.row, overrides)?;
             !timeline
                 .between(from, to)
                 .map_err(recurrence_error)?
                 .is_empty()
         };
         if hit {
-            kept.push(row);
+            kept.push(listed);
         }
     }
     Ok(kept)

@@ -3,14 +3,13 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::dto::{Occurrence, Schedule};
-use super::load::{overrides_of, parse_zone, participants_of, recurrence_error, timeline_of};
+use super::load::{override_of, parse_zone, recurrence_error, timeline_of};
 use crate::domain::meeting::{Format, MeetingStatus};
-use crate::domain::stored::MeetingId;
 use crate::domain::time;
 use crate::domain::zone::TimeZone;
 use crate::error::{AppError, FieldError};
 use crate::service::Context;
-use crate::store::meetings::{self as rows, Cancelled, MeetingRow};
+use crate::store::meetings::{self as rows, Cancelled, Listed};
 use crate::store::windows::Window;
 use crate::store::{delegations, Store};
 
@@ -47,21 +46,32 @@ pub async fn schedule(
             let viewer = ctx.principal.delegation_id.as_ref();
             let zone = match (explicit, viewer) {
                 (Some(z), _) => z,
-                (None, Some(d)) => parse_zone(&delegations::time_zone_of(conn, d)?)?,
+                // Read with the caller's account; looked up only for a context without it.
+                (None, Some(d)) => match &ctx.principal.delegation_time_zone {
+                    Some(zone) => parse_zone(zone)?,
+                    None => parse_zone(&delegations::time_zone_of(conn, d)?)?,
+                },
                 (None, None) => parse_zone("UTC")?,
             };
             let window = Window {
                 from: from.naive_utc(),
                 to: Some(to.naive_utc()),
             };
-            let rows = rows::visible_in_window(conn, viewer, window, cancelled)?;
-            let ids: Vec<MeetingId> = rows.iter().map(MeetingRow::meeting_id).collect();
-            let counts = participants_of(conn, &ids)?;
-            let mut overrides = overrides_of(conn, &ids)?;
-            let mut occurrences = Vec::with_capacity(rows.len());
-            for row in rows {
-                let timeline = timeline_of(&row, overrides.remove(&row.id).unwrap_or_default())?;
-                let format = Format::of(counts.get(&row.id).map_or(0, Vec::len));
+            let listed = rows::visible_in_window(conn, viewer, window, cancelled)?;
+            let mut occurrences = Vec::with_capacity(listed.len());
+            for Listed {
+                row,
+                participants,
+                overrides,
+                ..
+            } in listed
+            {
+                let overrides = overrides
+                    .into_iter()
+                    .map(override_of)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let timeline = timeline_of(&row, overrides)?;
+                let format = Format::of(participants.len());
                 for o in timeline.between(from, to).map_err(recurrence_error)? {
                     if o.status == MeetingStatus::Cancelled && cancelled == Cancelled::Excluded {
                         continue;

@@ -1,0 +1,248 @@
+//! A meeting's participants, overrides and channel status read in the statement that reads its
+//! row: each gathered by a correlated subquery into one column (a JSON array for the lists).
+//!
+//! A window read (a list, a schedule) needs all three for every meeting it returns. As separate
+//! statements they were three more round trips, which on PostgreSQL cost more than the reads
+//! themselves (docs/ARCHITECTURE.md, "Time windows"). Each subquery is one lookup on the
+//! table's key (`meeting_id` first). The backends name their JSON aggregates differently
+//! (`json_agg`/`json_build_array`, `json_group_array`/`json_array`), so each fragment has its
+//! text per backend; what they read is the same.
+
+use chrono::NaiveDateTime;
+use diesel::expression::ValidGrouping;
+use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::result::Error as DieselError;
+use diesel::sql_types::{Nullable, Text};
+use diesel::sqlite::Sqlite;
+use diesel::QueryResult;
+
+use super::conn::MultiBackend;
+use super::overrides::OverrideRow;
+use super::participants::ParticipantRow;
+use super::schema::meetings;
+use super::stamp;
+
+/// A column computed from other tables for each row of `meetings`.
+#[derive(Debug, Clone, Copy)]
+pub struct Gathered {
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// The meeting's participants: `[[delegation_id, role, response, comment, responded_at], …]`.
+pub const PARTICIPANTS: Gathered = Gathered {
+    sqlite: "(SELECT json_group_array(json_array(p.delegation_id, p.role, p.response, \
+             p.comment, p.responded_at)) FROM meeting_participants p \
+             WHERE p.meeting_id = \"meetings\".\"id\")",
+    postgres: "(SELECT json_agg(json_build_array(p.delegation_id, p.role, p.response, \
+               p.comment, p.responded_at)) FROM meeting_participants p \
+               WHERE p.meeting_id = \"meetings\".\"id\")",
+};
+
+/// The overrides of a series' occurrences: `[[original_start_utc, start_utc, end_utc, status],
+/// …]` (none for a single meeting: it has none).
+pub const OVERRIDES: Gathered = Gathered {
+    sqlite: "(SELECT json_group_array(json_array(o.original_start_utc, o.start_utc, o.end_utc, \
+             o.status)) FROM meeting_overrides o WHERE o.meeting_id = \"meetings\".\"id\" \
+             AND \"meetings\".\"recurrence\" IS NOT NULL)",
+    postgres: "(SELECT json_agg(json_build_array(o.original_start_utc, o.start_utc, o.end_utc, \
+               o.status)) FROM meeting_overrides o WHERE o.meeting_id = \"meetings\".\"id\" \
+               AND \"meetings\".\"recurrence\" IS NOT NULL)",
+};
+
+/// The status of the meeting's channel, if it has one.
+pub const CHANNEL_STATUS: Gathered = Gathered {
+    sqlite: "(SELECT c.status FROM channels c WHERE c.id = \"meetings\".\"channel_id\")",
+    postgres: "(SELECT c.status FROM channels c WHERE c.id = \"meetings\".\"channel_id\")",
+};
+
+impl Expression for Gathered {
+    type SqlType = Nullable<Text>;
+}
+
+impl AppearsOnTable<meetings::table> for Gathered {}
+
+impl SelectableExpression<meetings::table> for Gathered {}
+
+impl<GB> ValidGrouping<GB> for Gathered {
+    type IsAggregate = is_aggregate::Never;
+}
+
+// The text varies with the constant: cached by text.
+impl QueryId for Gathered {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<MultiBackend> for Gathered {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        MultiBackend::walk_variant_ast(self, out)
+    }
+}
+
+impl QueryFragment<Sqlite> for Gathered {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(self.sqlite);
+        Ok(())
+    }
+}
+
+impl QueryFragment<Pg> for Gathered {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(self.postgres);
+        Ok(())
+    }
+}
+
+/// A gathered array that did not read back: an internal error, never a client's.
+fn unreadable(what: &str, detail: impl std::fmt::Display) -> DieselError {
+    DieselError::DeserializationError(format!("gathered {what}: {detail}").into())
+}
+
+/// A timestamp inside a gathered array: PostgreSQL writes it as ISO 8601 (`T`), SQLite as it
+/// stored it (a space).
+fn instant(text: &str) -> Option<NaiveDateTime> {
+    let text = text.replacen('T', " ", 1);
+    stamp::parse(&text)
+        .or_else(|| NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f").ok())
+}
+
+fn maybe_instant(what: &str, text: Option<String>) -> QueryResult<Option<NaiveDateTime>> {
+    text.map(|t| instant(&t).ok_or_else(|| unreadable(what, format!("timestamp {t:?}"))))
+        .transpose()
+}
+
+/// The participants gathered for meeting `meeting_id`, by role then delegation (as a read of
+/// the table orders them).
+pub fn participants(meeting_id: &str, json: Option<&str>) -> QueryResult<Vec<ParticipantRow>> {
+    type Entry = (String, String, String, Option<String>, Option<String>);
+    let entries: Vec<Entry> = match json {
+        Some(json) => serde_json::from_str(json).map_err(|e| unreadable("participants", e))?,
+        None => Vec::new(),
+    };
+    let mut rows = entries
+        .into_iter()
+        .map(|(delegation_id, role, response, comment, responded_at)| {
+            Ok(ParticipantRow {
+                meeting_id: meeting_id.to_owned(),
+                delegation_id,
+                role,
+                response,
+                comment,
+                responded_at: maybe_instant("participants", responded_at)?,
+            })
+        })
+        .collect::<QueryResult<Vec<_>>>()?;
+    rows.sort_by(|a, b| (&a.role, &a.delegation_id).cmp(&(&b.role, &b.delegation_id)));
+    Ok(rows)
+}
+
+/// An override as gathered: its original start, where it moved, and its own status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatheredOverride {
+    pub original_start_utc: NaiveDateTime,
+    pub moved: Option<(NaiveDateTime, NaiveDateTime)>,
+    pub status: Option<String>,
+}
+
+impl From<OverrideRow> for GatheredOverride {
+    fn from(row: OverrideRow) -> Self {
+        Self {
+            original_start_utc: row.original_start_utc,
+            moved: row.moved(),
+            status: row.status,
+        }
+    }
+}
+
+/// The overrides gathered for a meeting, by original start.
+pub fn overrides(json: Option<&str>) -> QueryResult<Vec<GatheredOverride>> {
+    type Entry = (String, Option<String>, Option<String>, Option<String>);
+    let entries: Vec<Entry> = match json {
+        Some(json) => serde_json::from_str(json).map_err(|e| unreadable("overrides", e))?,
+        None => Vec::new(),
+    };
+    let mut overrides = entries
+        .into_iter()
+        .map(|(original, start, end, status)| {
+            let original_start_utc = instant(&original)
+                .ok_or_else(|| unreadable("overrides", format!("timestamp {original:?}")))?;
+            let start = maybe_instant("overrides", start)?;
+            let end = maybe_instant("overrides", end)?;
+            Ok(GatheredOverride {
+                original_start_utc,
+                moved: start.zip(end),
+                status,
+            })
+        })
+        .collect::<QueryResult<Vec<_>>>()?;
+    overrides.sort_by_key(|o| o.original_start_utc);
+    Ok(overrides)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").unwrap()
+    }
+
+    #[test]
+    fn both_backends_timestamps_read_back() {
+        assert_eq!(
+            instant("2027-01-11T09:30:00"),
+            Some(at("2027-01-11 09:30:00"))
+        );
+        assert_eq!(
+            instant("2027-01-11 09:30:00"),
+            Some(at("2027-01-11 09:30:00"))
+        );
+        assert_eq!(
+            instant("2027-01-11T09:30:00.123456"),
+            Some(at("2027-01-11 09:30:00.123456"))
+        );
+        assert_eq!(instant("2027-01-11 09:30"), None);
+        assert_eq!(instant("yesterday"), None);
+    }
+
+    #[test]
+    fn participants_come_back_in_table_order() {
+        let json = r#"[["b","guest","pending",null,null],["c","host","accepted","ok",
+            "2027-01-02T03:04:05"],["a","guest","declined",null,"2027-01-02 03:04:05"]]"#;
+        let rows = participants("m", Some(json)).unwrap();
+        let order: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.role.as_str(), r.delegation_id.as_str()))
+            .collect();
+        assert_eq!(order, [("guest", "a"), ("guest", "b"), ("host", "c")]);
+        assert_eq!(rows[2].comment.as_deref(), Some("ok"));
+        assert_eq!(rows[0].responded_at, Some(at("2027-01-02 03:04:05")));
+        assert!(rows.iter().all(|r| r.meeting_id == "m"));
+        assert!(participants("m", None).unwrap().is_empty());
+        assert!(participants("m", Some("[]")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn overrides_come_back_by_original_start() {
+        let json = r#"[["2027-02-01T10:00:00",null,null,"cancelled"],
+            ["2027-01-01 10:00:00","2027-01-01 12:00:00","2027-01-01 13:00:00",null]]"#;
+        let overrides = overrides(Some(json)).unwrap();
+        assert_eq!(overrides[0].original_start_utc, at("2027-01-01 10:00:00"));
+        assert_eq!(
+            overrides[0].moved,
+            Some((at("2027-01-01 12:00:00"), at("2027-01-01 13:00:00")))
+        );
+        assert_eq!(overrides[1].status.as_deref(), Some("cancelled"));
+        assert_eq!(overrides[1].moved, None);
+    }
+
+    #[test]
+    fn what_does_not_read_back_is_an_error() {
+        assert!(participants("m", Some("{}")).is_err());
+        assert!(participants("m", Some(r#"[["a","host","pending",null,"soon"]]"#)).is_err());
+        assert!(overrides(Some(r#"[["never",null,null,null]]"#)).is_err());
+    }
+}
