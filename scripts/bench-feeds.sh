@@ -10,7 +10,7 @@
 #
 # For each backend and size: the seeder spreads N meetings among 50 delegations (a delegation's
 # feed then holds ~N/27 of them); then, for one delegation's feed: a rendering (the first GET
-# after a change, median of 5), full GET, gzip GET and 304 at c=1 and c=32, and the static body
+# after a change, median of 5), full GET, gzip GET, brotli GET and 304 at c=1 and c=32, and the static body
 # of the same size from the baseline at c=32; each req/s also as a ratio to the baseline's.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -69,6 +69,7 @@ run() {
     for c in 1 32; do
         r=($(measure "$c" "" "$feed")); row "$backend" "$label: full GET, c=$c" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "${s[0]}")"
         r=($(measure "$c" "" "$feed" -H "Accept-Encoding: gzip")); row "$backend" "$label: gzip GET, c=$c" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "${s[0]}")"
+        r=($(measure "$c" "" "$feed" -H "Accept-Encoding: br")); row "$backend" "$label: brotli GET, c=$c" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "${s[0]}")"
         r=($(measure "$c" "" "$feed" -H "If-None-Match: $etag")); row "$backend" "$label: 304, c=$c" "${r[0]}" "${r[1]}" "${r[2]}" "$(ratio "${r[0]}" "$JSON_RPS")"
     done
     local rss

@@ -11,6 +11,7 @@ use crate::domain::ical;
 use crate::domain::stored::{FeedId, MeetingId};
 use crate::error::AppError;
 use crate::service::export::{self, Feed, FeedScope, NewFeed};
+use crate::service::feed_cache::Coding;
 use crate::service::Page;
 
 /// A new feed: the token and its URLs are shown only this once.
@@ -81,27 +82,35 @@ fn revalidated(req: &HttpRequest, etag: String) -> (actix_web::HttpResponseBuild
     (response, matches)
 }
 
-/// Whether the client takes gzip (RFC 9110 §12.5.3, q-values honoured) over the plain body.
-fn takes_gzip(req: &HttpRequest) -> bool {
+/// The coding the client takes (RFC 9110 §12.5.3, q-values honoured; at equal q, brotli, then
+/// gzip), or None for the plain body.
+fn coding_taken(req: &HttpRequest) -> Option<Coding> {
     use actix_web::http::header::{AcceptEncoding, Encoding, Header};
-    AcceptEncoding::parse(req).ok().is_some_and(|accepted| {
-        accepted.negotiate([Encoding::gzip(), Encoding::identity()].iter())
-            == Some(Encoding::gzip())
-    })
+    let accepted = AcceptEncoding::parse(req).ok()?;
+    let offered = [Encoding::brotli(), Encoding::gzip(), Encoding::identity()];
+    match accepted.negotiate(offered.iter()) {
+        Some(e) if e == Encoding::brotli() => Some(Coding::Brotli),
+        Some(e) if e == Encoding::gzip() => Some(Coding::Gzip),
+        _ => None,
+    }
 }
 
-/// A feed: gzip when the client takes it (its own ETag: another representation), cached for as
-/// long as clients are told to wait between polls (`REFRESH-INTERVAL`).
+/// A feed: brotli or gzip when the client takes it (each its own ETag: another
+/// representation), cached for as long as clients are told to wait between polls
+/// (`REFRESH-INTERVAL`).
 async fn feed_response(
     req: &HttpRequest,
     cache: std::sync::Arc<crate::service::feed_cache::FeedCache>,
     feed: export::RenderedFeed,
 ) -> Result<HttpResponse, AppError> {
-    let gzip = takes_gzip(req);
-    let etag = if gzip {
-        format!("{}-gz\"", feed.etag.trim_end_matches('"'))
-    } else {
-        feed.etag.clone()
+    let coding = coding_taken(req);
+    let etag = match coding {
+        Some(coding) => format!(
+            "{}{}\"",
+            feed.etag.trim_end_matches('"'),
+            coding.etag_suffix()
+        ),
+        None => feed.etag.clone(),
     };
     let (mut response, matches) = revalidated(req, etag);
     response
@@ -114,14 +123,14 @@ async fn feed_response(
         return Ok(response.finish());
     }
     response.content_type("text/calendar; charset=utf-8");
-    if !gzip {
+    let Some(coding) = coding else {
         return Ok(response.body(feed.body));
-    }
-    let body = web::block(move || feed.gzipped(&cache))
+    };
+    let body = web::block(move || feed.compressed(coding, &cache))
         .await
         .map_err(|e| AppError::internal(e.to_string()))??;
     Ok(response
-        .insert_header((header::CONTENT_ENCODING, "gzip"))
+        .insert_header((header::CONTENT_ENCODING, coding.token()))
         .body(body))
 }
 
@@ -222,12 +231,12 @@ pub async fn revoke_feed(
     tag = "calendar",
     params(("token" = String, Path, description = "The feed's secret token")),
     responses(
-        (status = 200, description = "RFC 5545 calendar (METHOD:PUBLISH); gzip-compressed when Accept-Encoding takes gzip", content_type = "text/calendar", body = String,
+        (status = 200, description = "RFC 5545 calendar (METHOD:PUBLISH); brotli- or gzip-compressed when Accept-Encoding takes it", content_type = "text/calendar", body = String,
             headers(
-                ("ETag" = String, description = "A digest of what the feed shows (the gzip form has its own, ending in -gz)"),
+                ("ETag" = String, description = "A digest of what the feed shows (a compressed form has its own, ending in -br or -gz)"),
                 ("Cache-Control" = String, description = "private, max-age=900 (the feed's REFRESH-INTERVAL)"),
                 ("Vary" = String, description = "Accept-Encoding"),
-                ("Content-Encoding" = String, description = "gzip, when negotiated")
+                ("Content-Encoding" = String, description = "br or gzip, when negotiated")
             )),
         (status = 304, description = "Unchanged since the ETag in If-None-Match",
             headers(("ETag" = String, description = "The current validator"))),

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
-use super::feed_cache::FeedCache;
+use super::feed_cache::{Coding, FeedCache};
 use super::meetings::load::{overrides_of, participants_of, timeline_of};
 use super::{Context, Page, PageRequest};
 use crate::domain::ical::{self, Attendee, Event, Party};
@@ -334,34 +334,35 @@ pub async fn revoke_feed(store: &Store, ctx: &Context, id: FeedId) -> Result<Fee
         .await
 }
 
-/// A feed as served: its validator, and its body (shared with the cache) — with its gzip form
-/// when the cache has it.
+/// A feed as served: its validator, and its body (shared with the cache) — with its compressed
+/// forms when the cache has them.
 pub struct RenderedFeed {
     /// The feed's entry in the cache (its token's hash).
     key: String,
     pub etag: String,
     pub body: Bytes,
     pub gzip: Option<Bytes>,
+    pub br: Option<Bytes>,
 }
 
 impl RenderedFeed {
-    /// The body compressed with gzip: made once per rendering, then kept with it.
-    pub fn gzipped(&self, cache: &FeedCache) -> Result<Bytes, AppError> {
-        if let Some(gzip) = &self.gzip {
-            return Ok(gzip.clone());
+    /// The body in `coding`: made once per rendering, then kept with it.
+    pub fn compressed(&self, coding: Coding, cache: &FeedCache) -> Result<Bytes, AppError> {
+        let kept = match coding {
+            Coding::Gzip => &self.gzip,
+            Coding::Brotli => &self.br,
+        };
+        if let Some(form) = kept {
+            return Ok(form.clone());
         }
-        let mut encoder = flate2::write::GzEncoder::new(
-            Vec::with_capacity(self.body.len() / 4),
-            flate2::Compression::fast(),
-        );
-        std::io::Write::write_all(&mut encoder, &self.body)
-            .and_then(|()| encoder.finish())
-            .map(|gzip| {
-                let gzip = Bytes::from(gzip);
-                cache.put_gzip(&self.key, &self.etag, gzip.clone());
-                gzip
+        coding
+            .compress(&self.body)
+            .map(|form| {
+                let form = Bytes::from(form);
+                cache.put_compressed(&self.key, &self.etag, coding, form.clone());
+                form
             })
-            .map_err(|e| AppError::internal(format!("gzip: {e}")))
+            .map_err(|e| AppError::internal(format!("{}: {e}", coding.token())))
     }
 }
 
@@ -423,6 +424,7 @@ pub async fn feed_calendar(
             etag,
             body: kept.plain,
             gzip: kept.gzip,
+            br: kept.br,
         }));
     }
     // Only a rendering takes a turn at the gate: validations and cache hits do not wait for it.
@@ -443,6 +445,7 @@ pub async fn feed_calendar(
                 etag,
                 body,
                 gzip: None,
+                br: None,
             }))
         })
         .await

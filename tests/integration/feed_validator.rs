@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, TestDatabase, World, USER_PASSWORD};
 use crate::{on_both_backends, with_both_databases};
 
 with_both_databases!(a_feed_validator_follows_what_the_feed_shows);
-on_both_backends!(feeds_are_gzipped_on_request_and_kept_for_the_refresh_interval);
+on_both_backends!(feeds_are_compressed_on_request_and_kept_for_the_refresh_interval);
 
 fn etag(headers: &HeaderMap) -> String {
     headers["etag"].to_str().unwrap().to_owned()
@@ -186,7 +186,7 @@ async fn a_feed_validator_follows_what_the_feed_shows(db: TestDatabase) {
     app.login("b-viewer", USER_PASSWORD).await;
 }
 
-async fn feeds_are_gzipped_on_request_and_kept_for_the_refresh_interval(app: TestApp) {
+async fn feeds_are_compressed_on_request_and_kept_for_the_refresh_interval(app: TestApp) {
     let w = app.world().await;
     app.expect(
         201,
@@ -223,25 +223,42 @@ async fn feeds_are_gzipped_on_request_and_kept_for_the_refresh_interval(app: Tes
     let plain_etag = etag(&headers);
     let text = plain.text().await.unwrap();
 
-    for accept in ["gzip", "br;q=1, gzip;q=0.8", "gzip, identity;q=0.5"] {
+    let cases = [
+        ("gzip", "gzip"),
+        ("br", "br"),
+        ("br;q=1, gzip;q=0.8", "br"),
+        ("gzip;q=0.9, br;q=0.5", "gzip"),
+        ("br;q=0, gzip", "gzip"),
+        ("gzip, identity;q=0.5", "gzip"),
+        // At equal q the smaller form: what browsers and calendar clients send.
+        ("gzip, deflate, br, zstd", "br"),
+    ];
+    for (accept, coding) in cases {
         let response = get(Some(accept), None).await;
         assert_eq!(response.status(), 200, "{accept}");
         let headers = response.headers().clone();
-        assert_eq!(headers["content-encoding"], "gzip", "{accept}");
+        assert_eq!(headers["content-encoding"], coding, "{accept}");
         assert_eq!(headers["vary"], "Accept-Encoding");
-        let gzip_etag = etag(&headers);
+        let coded_etag = etag(&headers);
         assert_ne!(
-            gzip_etag, plain_etag,
+            coded_etag, plain_etag,
             "another representation, another ETag"
         );
+        let suffix = if coding == "br" { "-br\"" } else { "-gz\"" };
+        assert!(coded_etag.ends_with(suffix), "{accept}: {coded_etag}");
         let body = response.bytes().await.unwrap();
-        let mut unzipped = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut unzipped)
-            .unwrap();
-        assert_eq!(unzipped, text, "{accept}: the same calendar");
+        let mut decoded = String::new();
+        if coding == "br" {
+            let mut reader = brotli::Decompressor::new(&body[..], 4096);
+            std::io::Read::read_to_string(&mut reader, &mut decoded).unwrap();
+        } else {
+            let mut reader = flate2::read::GzDecoder::new(&body[..]);
+            std::io::Read::read_to_string(&mut reader, &mut decoded).unwrap();
+        }
+        assert_eq!(decoded, text, "{accept}: the same calendar");
         // Revalidation per representation.
         assert_eq!(
-            get(Some(accept), Some(gzip_etag.clone())).await.status(),
+            get(Some(accept), Some(coded_etag.clone())).await.status(),
             304
         );
         assert_eq!(
@@ -250,7 +267,7 @@ async fn feeds_are_gzipped_on_request_and_kept_for_the_refresh_interval(app: Tes
         );
     }
     // Not taken (or refused): the plain body.
-    for accept in ["identity", "gzip;q=0", "br"] {
+    for accept in ["identity", "gzip;q=0", "br;q=0, gzip;q=0", "compress"] {
         let response = get(Some(accept), None).await;
         assert!(
             response.headers().get("content-encoding").is_none(),
