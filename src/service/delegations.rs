@@ -10,6 +10,7 @@ use crate::domain::stored::DelegationId;
 use crate::domain::zone::TimeZone;
 use crate::error::{AppError, FieldError};
 use crate::store::delegations::{self as rows, DelegationRow, DelegationValues};
+use crate::store::feed_stamps;
 use crate::store::{is_unique_violation, stored, DbConnection, Locked, Store};
 
 /// A delegation, in full.
@@ -357,6 +358,8 @@ pub async fn update(
         if updated == 0 {
             return Err(stale(expected_version, current.version));
         }
+        // Names, codes and addresses appear in every feed that shows the delegation.
+        feed_stamps::bump(conn, &[feed_stamps::NAMES.to_owned()])?;
         audit::record(
             conn,
             &actor,

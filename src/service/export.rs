@@ -20,6 +20,7 @@ use crate::domain::stored::{string_enum, DelegationId, FeedId, MeetingId};
 use crate::error::{AppError, FieldError};
 use crate::gate::Gate;
 use crate::store::delegations::{self, PartyRow};
+use crate::store::feed_stamps;
 use crate::store::feeds::SubscriptionRow;
 use crate::store::feeds::{self as rows, FeedRow};
 use crate::store::meetings::{self as meeting_rows, MeetingRow};
@@ -369,11 +370,11 @@ impl RenderedFeed {
 /// The calendar behind a feed token, or None (404) for an unknown or revoked token or a
 /// deactivated owner. The token is looked up by its hash and the hash compared in constant time.
 ///
-/// Its validator is computed from what the feed shows — the meetings in its window with their
-/// versions (a meeting's version rises with every change to it, its answers and its
-/// occurrences), the delegations' names, the feed's name and scope, the day its window
-/// starts, the tz data and this build — and the rendering is taken from `cache` when it was made
-/// under the same validator; otherwise it is rendered and kept.
+/// Its validator is computed from the stamps of what the feed shows (`store::feed_stamps`: moved
+/// in the transaction of every change that can alter it), the feed's name and scope, the day
+/// its window starts, the tz data and this build — a few rows by key, whatever the feed holds —
+/// and the rendering is taken from `cache` when it was made under the same validator; otherwise
+/// it is rendered and kept.
 pub async fn feed_calendar(
     store: &Store,
     (cache, renders): (&Arc<FeedCache>, &Gate),
@@ -398,24 +399,24 @@ pub async fn feed_calendar(
                 from: since,
                 to: None,
             };
-            // The validator reads versions and names only; the rows only when rendering.
-            let versions = match (stored(&found.scope)?, &delegation_id) {
-                (FeedScope::Participating, Some(d)) => {
-                    windows::participation_versions(conn, d.as_str(), window)?
-                }
-                (FeedScope::Participating, None) => Vec::new(),
-                (FeedScope::Visible, viewer) => {
-                    let ids = windows::visible_ids(conn, viewer.as_ref(), window)?;
-                    meeting_rows::versions_of(conn, &ids)?
-                }
-            };
-            let parties = delegations::all_parties(conn)?;
-            let etag = feed_validator(&found, since, &versions, &parties);
+            // The validator reads the stamps of what the feed shows (a few rows by key); the
+            // meetings and names only when rendering.
+            let visible = stored::<FeedScope>(&found.scope)? == FeedScope::Visible;
+            let owner = delegation_id.as_ref().map(DelegationId::as_str);
+            let scopes = feed_stamps::scopes_of_feed(conn, owner, visible)?;
+            let stamps = feed_stamps::read(conn, &scopes)?;
+            let etag = feed_validator(&found, since, &stamps);
             let hit = kept.get(&hash, &etag);
-            Ok(Some((found, hash, etag, versions, parties, hit)))
+            Ok(Some((
+                found,
+                hash,
+                etag,
+                (window, delegation_id, visible),
+                hit,
+            )))
         })
         .await?;
-    let Some((found, hash, etag, versions, parties, hit)) = validated else {
+    let Some((found, hash, etag, (window, delegation_id, visible), hit)) = validated else {
         return Ok(None);
     };
     if let Some(kept) = hit {
@@ -432,7 +433,12 @@ pub async fn feed_calendar(
     let cache = cache.clone();
     store
         .read(move |conn| {
-            let ids = versions.into_iter().map(|(id, _)| id).collect();
+            let ids = match (visible, &delegation_id) {
+                (false, Some(d)) => windows::participation_ids(conn, d.as_str(), window)?,
+                (false, None) => Vec::new(),
+                (true, viewer) => windows::visible_ids(conn, viewer.as_ref(), window)?,
+            };
+            let parties = delegations::all_parties(conn)?;
             let rows = meeting_rows::by_ids_with_cancelled(conn, ids)?;
             let body = Bytes::from(ical::calendar(
                 Some(&found.name),
@@ -455,8 +461,7 @@ pub async fn feed_calendar(
 fn feed_validator(
     feed: &SubscriptionRow,
     since: chrono::NaiveDateTime,
-    versions: &[(String, i64)],
-    parties: &[PartyRow],
+    stamps: &[(String, i64)],
 ) -> String {
     let mut digest = Sha256::new()
         .chain_update(b"entente-feed\0")
@@ -469,20 +474,9 @@ fn feed_validator(
         .chain_update(&feed.name)
         .chain_update(b"\0")
         .chain_update(&feed.scope);
-    // Both in a fixed order (by id), whatever order a backend returned them in.
-    for (id, version) in versions {
-        digest.update(format!("\0m{id}:{version}"));
-    }
-    let mut parties: Vec<&PartyRow> = parties.iter().collect();
-    parties.sort_by(|a, b| a.id.cmp(&b.id));
-    for party in parties {
-        digest.update(format!(
-            "\0p{}:{}:{}:{}",
-            party.id,
-            party.code,
-            party.name,
-            party.contact_email.as_deref().unwrap_or("")
-        ));
+    // By scope (the read orders them); a scope never moved is absent.
+    for (scope, stamp) in stamps {
+        digest.update(format!("\0s{scope}:{stamp}"));
     }
     let hex: String = digest.finalize()[..16]
         .iter()

@@ -13,6 +13,7 @@ use super::{check_version, length_errors, stale, Context, Page, PageRequest};
 use crate::domain::meeting::{check_len, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS};
 use crate::domain::stored::{DelegationId, ForumId};
 use crate::error::{AppError, FieldError};
+use crate::store::feed_stamps;
 use crate::store::forums::{self as rows, ForumRow, Viewer};
 use crate::store::{DbConnection, Locked, Store};
 
@@ -86,6 +87,14 @@ fn member_set(conn: &mut DbConnection, given: &[String]) -> Result<Vec<Delegatio
         }
     }
     Ok(set)
+}
+
+/// The feed stamps of these delegations.
+fn member_scopes(members: &[DelegationId]) -> Vec<String> {
+    members
+        .iter()
+        .map(|d| feed_stamps::delegation(d.as_str()))
+        .collect()
 }
 
 fn authorize(ctx: &Context) -> Result<(), AppError> {
@@ -183,6 +192,7 @@ pub async fn create(
                 let name = input.name.trim();
                 rows::insert(conn, &id, name, input.description.as_deref())?;
                 rows::replace_members(conn, &id, &[], &members)?;
+                feed_stamps::bump(conn, &member_scopes(&members))?;
                 audit::record(
                     conn,
                     &ctx.actor(),
@@ -264,6 +274,11 @@ pub async fn update(
             return Err(stale(expected_version, current.version));
         }
         rows::replace_members(conn, &id, &current.members, &members)?;
+        // A member's `visible` feeds show the forum's meetings: who joined or left moves them.
+        let mut moved: Vec<DelegationId> = current.members.clone();
+        moved.extend(members.iter().cloned());
+        moved.retain(|d| current.members.contains(d) != members.contains(d));
+        feed_stamps::bump(conn, &member_scopes(&moved))?;
         let joined = members
             .iter()
             .filter(|d| !current.members.contains(d))

@@ -360,16 +360,6 @@ pub fn visible_in_window(
     listed(query.select(WITH_GATHERED).load(conn)?)
 }
 
-/// These meetings' versions, by id: what a validator needs, without the rows.
-pub fn versions_of(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<(String, i64)>> {
-    let mut versions: Vec<(String, i64)> = meetings::table
-        .filter(among(meetings::id, ids))
-        .select((meetings::id, meetings::version))
-        .load(conn)?;
-    versions.sort();
-    Ok(versions)
-}
-
 /// These meetings, cancelled ones included, by start and id.
 pub fn by_ids_with_cancelled(
     conn: &mut DbConnection,

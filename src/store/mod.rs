@@ -7,6 +7,7 @@ pub mod audit;
 pub mod channels;
 pub mod conn;
 pub mod delegations;
+pub mod feed_stamps;
 pub mod feeds;
 pub mod forums;
 pub mod gathered;

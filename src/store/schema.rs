@@ -204,6 +204,14 @@ diesel::table! {
 diesel::joinable!(meeting_participants -> meetings (meeting_id));
 diesel::joinable!(feeds -> users (user_id));
 
+diesel::table! {
+    feed_stamps (scope) {
+        scope -> Text,
+        stamp -> BigInt,
+        changed_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     delegations,
     users,
@@ -219,5 +227,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     channels,
     channel_history,
     forums,
-    forum_members
+    forum_members,
+    feed_stamps
 );

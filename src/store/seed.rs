@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::QueryResult;
 
 use super::channels::{self, NewChannelRow, NewHistoryRow};
+use super::feed_stamps;
 use super::meetings::{self, MeetingValues};
 use super::overrides::{self, OverrideRow};
 use super::participants::{self, NewParticipant};
@@ -77,7 +78,18 @@ fn timeline_of(seed: &SeedMeeting<'_>) -> QueryResult<Timeline> {
 /// Writes the meetings (host accepted, guest pending); answers their ids.
 pub fn meetings(conn: &mut DbConnection, seeds: &[SeedMeeting<'_>]) -> QueryResult<Vec<MeetingId>> {
     let mut ids = Vec::with_capacity(seeds.len());
+    // What the seeded meetings change in feeds, moved once at the end (as a booking moves it).
+    let mut scopes = std::collections::BTreeSet::new();
     for seed in seeds {
+        scopes.insert(feed_stamps::delegation(seed.host.as_str()));
+        scopes.insert(feed_stamps::delegation(seed.guest.as_str()));
+        match (&seed.confidentiality, seed.forum) {
+            (Confidentiality::Public, _) => scopes.insert(feed_stamps::PUBLIC.to_owned()),
+            (Confidentiality::Forum, Some(forum)) => {
+                scopes.insert(feed_stamps::forum(forum.as_str()))
+            }
+            _ => false,
+        };
         let id = MeetingId::generate();
         let timeline = timeline_of(seed)?;
         let span = timeline.span().map_err(invalid)?;
@@ -141,6 +153,7 @@ pub fn meetings(conn: &mut DbConnection, seeds: &[SeedMeeting<'_>]) -> QueryResu
         }
         ids.push(id);
     }
+    feed_stamps::bump(conn, &scopes.into_iter().collect::<Vec<_>>())?;
     Ok(ids)
 }
 
@@ -153,6 +166,11 @@ pub fn forum(
     let id = ForumId::generate();
     forums::insert(conn, &id, name, None)?;
     forums::replace_members(conn, &id, &[], members)?;
+    let scopes: Vec<String> = members
+        .iter()
+        .map(|d| feed_stamps::delegation(d.as_str()))
+        .collect();
+    feed_stamps::bump(conn, &scopes)?;
     Ok(id)
 }
 

@@ -91,22 +91,18 @@ const OPEN_END: NaiveDateTime = match chrono::NaiveDate::from_ymd_opt(9999, 12, 
     None => NaiveDateTime::MIN,
 };
 
-/// The meetings `delegation` takes part in whose span overlaps the window, with their versions
-/// (a feed's validator), by id: the participations as in `participations`, then the versions by
-/// id. (Joined to `meetings` in one statement, PostgreSQL planned the series half for its
-/// estimate of a long-running delegation's series — 1,200 rows where there were 46 — as a
-/// parallel query, and starting its workers cost 10–20 ms on every feed request.)
-pub fn participation_versions(
+/// The ids of the meetings `delegation` takes part in whose span overlaps the window (a feed's
+/// meetings), as in `participations`.
+pub fn participation_ids(
     conn: &mut DbConnection,
     delegation: &str,
     window: Window,
-) -> QueryResult<Vec<(String, i64)>> {
+) -> QueryResult<Vec<String>> {
     let ids: BTreeSet<String> = participations(conn, &[delegation], window, Answers::Any)?
         .into_iter()
         .map(|(meeting_id, _)| meeting_id)
         .collect();
-    let ids: Vec<String> = ids.into_iter().collect();
-    super::meetings::versions_of(conn, &ids)
+    Ok(ids.into_iter().collect())
 }
 
 /// Which participations count.

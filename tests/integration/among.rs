@@ -38,14 +38,16 @@ async fn ids_are_found_among_any_number_of_values(app: TestApp) {
             .collect();
 
         let versions = |conn: &mut _, ids: &[String]| -> Vec<String> {
-            meetings::versions_of(conn, ids)
+            let mut found: Vec<String> = meetings::by_ids_with_cancelled(conn, ids.to_vec())
                 .unwrap()
                 .into_iter()
-                .map(|(id, version)| {
-                    assert_eq!(version, 1);
-                    id
+                .map(|row| {
+                    assert_eq!(row.version, 1);
+                    row.id
                 })
-                .collect()
+                .collect();
+            found.sort();
+            found
         };
         let mut sorted = stored.clone();
         sorted.sort();

@@ -3,6 +3,8 @@
 //! does — not a second request, not a second instance on the same database, not a restart. A
 //! cached rendering is the one a fresh rendering gives.
 
+use std::cmp::Ordering;
+
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
@@ -11,13 +13,16 @@ use crate::helpers::{TestApp, TestDatabase, World, USER_PASSWORD};
 use crate::{on_both_backends, with_both_databases};
 
 with_both_databases!(a_feed_validator_follows_what_the_feed_shows);
-on_both_backends!(feeds_are_compressed_on_request_and_kept_for_the_refresh_interval);
+on_both_backends!(
+    feeds_are_compressed_on_request_and_kept_for_the_refresh_interval,
+    a_visible_feed_follows_confidentiality_and_forums
+);
 
 fn etag(headers: &HeaderMap) -> String {
     headers["etag"].to_str().unwrap().to_owned()
 }
 
-/// A change, by whom, and what the feed then shows more of.
+/// A change, by whom, and what the feed then shows more of (`more`) or less of.
 struct Change {
     what: &'static str,
     method: &'static str,
@@ -25,6 +30,7 @@ struct Change {
     who: &'static str,
     body: Option<Value>,
     shows: &'static str,
+    more: bool,
 }
 
 /// RFC 5545 §3.1: long lines are folded (CRLF and a space).
@@ -34,13 +40,18 @@ fn unfolded(text: &str) -> String {
 
 /// A feed of B's viewer (the meetings B takes part in); its URL.
 async fn feed_of_b(app: &TestApp, w: &World) -> String {
+    feed_of_b_scoped(app, w, "participating").await
+}
+
+/// A feed of B's viewer with this scope; its URL.
+async fn feed_of_b_scoped(app: &TestApp, w: &World, scope: &str) -> String {
     let feed = app
         .expect(
             201,
             "POST",
             "/api/v1/feeds",
             Some(w.token("b-viewer")),
-            Some(json!({"name": "Ours"})),
+            Some(json!({"name": format!("Ours, {scope}"), "scope": scope})),
         )
         .await;
     feed["url"].as_str().unwrap().to_owned()
@@ -77,6 +88,12 @@ async fn a_feed_validator_follows_what_the_feed_shows(db: TestDatabase) {
         "time_zone": "Europe/Moscow", "start": "2027-01-05T15:00", "end": "2027-01-05T16:00",
         "recurrence": "FREQ=MONTHLY;BYDAY=1TU;COUNT=6"}))
     .await;
+    let c = app
+        .create_delegation(w.token("platform"), "CCC", "Asia/Shanghai")
+        .await;
+    let leaving = book(json!({"title": "Leaving", "participants": [w.b],
+        "time_zone": "UTC", "start": "2027-05-03T10:00", "end": "2027-05-03T11:00"}))
+    .await;
     let url = feed_of_b(&app, &w).await;
 
     // Unchanged: the same validator and body, and 304 for it.
@@ -88,13 +105,14 @@ async fn a_feed_validator_follows_what_the_feed_shows(db: TestDatabase) {
 
     let single_path = format!("/api/v1/meetings/{}", single["id"].as_str().unwrap());
     let series_id = series["id"].as_str().unwrap();
-    let change = |what, method, path: String, who, body: Value, shows| Change {
+    let change = |what, method, path: String, who, body: Option<Value>, shows| Change {
         what,
         method,
         path,
         who,
-        body: Some(body),
+        body,
         shows,
+        more: true,
     };
     let changes = vec![
         change(
@@ -102,7 +120,7 @@ async fn a_feed_validator_follows_what_the_feed_shows(db: TestDatabase) {
             "POST",
             format!("{single_path}/response"),
             "b-scheduler",
-            json!({"response": "accepted"}),
+            Some(json!({"response": "accepted"})),
             "PARTSTAT=ACCEPTED",
         ),
         change(
@@ -110,7 +128,7 @@ async fn a_feed_validator_follows_what_the_feed_shows(db: TestDatabase) {
             "PATCH",
             single_path.clone(),
             "a-scheduler",
-            json!({"title": "Consultations, round two"}),
+            Some(json!({"title": "Consultations, round two"})),
             "SUMMARY:Consultations\\, round two",
         ),
         change(
@@ -119,7 +137,7 @@ async fn a_feed_validator_follows_what_the_feed_shows(db: TestDatabase) {
             // The second session: the first Tuesday of February, 15:00 in Moscow.
             format!("/api/v1/meetings/{series_id}/occurrences/2027-02-02T12:00:00Z"),
             "a-scheduler",
-            json!({"start": "2027-02-02T17:00", "end": "2027-02-02T18:00"}),
+            Some(json!({"start": "2027-02-02T17:00", "end": "2027-02-02T18:00"})),
             "RECURRENCE-ID",
         ),
         change(
@@ -127,7 +145,7 @@ async fn a_feed_validator_follows_what_the_feed_shows(db: TestDatabase) {
             "PATCH",
             format!("/api/v1/delegations/{}", w.a),
             "platform",
-            json!({"name": "Renamed delegation"}),
+            Some(json!({"name": "Renamed delegation"})),
             "CN=Renamed delegation",
         ),
         change(
@@ -135,10 +153,31 @@ async fn a_feed_validator_follows_what_the_feed_shows(db: TestDatabase) {
             "POST",
             "/api/v1/meetings".to_owned(),
             "a-scheduler",
-            json!({"title": "Added", "participants": [w.b], "time_zone": "UTC",
+            Some(
+                json!({"title": "Added", "participants": [w.b], "time_zone": "UTC",
                    "start": "2027-04-01T10:00", "end": "2027-04-01T11:00"}),
+            ),
             "SUMMARY:Added",
         ),
+        change(
+            "a cancellation",
+            "DELETE",
+            single_path.clone(),
+            "a-scheduler",
+            None,
+            "STATUS:CANCELLED",
+        ),
+        Change {
+            more: false,
+            ..change(
+                "the feed's delegation taken off a meeting",
+                "PATCH",
+                format!("/api/v1/meetings/{}", leaving["id"].as_str().unwrap()),
+                "a-scheduler",
+                Some(json!({"participants": [c]})),
+                "SUMMARY:Leaving",
+            )
+        },
     ];
     for Change {
         what,
@@ -147,6 +186,7 @@ async fn a_feed_validator_follows_what_the_feed_shows(db: TestDatabase) {
         who,
         body,
         shows,
+        more,
     } in changes
     {
         let response = app.call(method, &path, Some(w.token(who)), body).await;
@@ -158,8 +198,13 @@ async fn a_feed_validator_follows_what_the_feed_shows(db: TestDatabase) {
         let (headers, changed) = ics(&app, &url, None).await;
         assert_ne!(etag(&headers), current, "{what} kept the validator");
         let shown = |text: &str| unfolded(text).matches(shows).count();
-        assert!(
-            shown(&changed) > shown(&text),
+        assert_eq!(
+            shown(&changed).cmp(&shown(&text)),
+            if more {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            },
             "{what}: the feed does not show it"
         );
         revalidate(&app, &url, &current, 200).await;
@@ -275,5 +320,91 @@ async fn feeds_are_compressed_on_request_and_kept_for_the_refresh_interval(app: 
         );
         assert_eq!(etag(response.headers()), plain_etag, "{accept}");
         assert_eq!(response.text().await.unwrap(), text);
+    }
+}
+
+/// A `visible` feed also shows public meetings and its delegation's forums' meetings: a change
+/// of confidentiality and a change of forum membership each give a new validator and the new
+/// content, though the feed's delegation takes part in none of those meetings.
+async fn a_visible_feed_follows_confidentiality_and_forums(app: TestApp) {
+    let w = app.world().await;
+    let platform = w.token("platform");
+    let c = app
+        .create_delegation(platform, "CCC", "Asia/Shanghai")
+        .await;
+    let url = feed_of_b_scoped(&app, &w, "visible").await;
+    let forum = app
+        .expect(
+            201,
+            "POST",
+            "/api/v1/forums",
+            Some(platform),
+            Some(json!({"name": "Contact group", "members": [w.a, c]})),
+        )
+        .await;
+    let forum_path = format!("/api/v1/forums/{}", forum["id"].as_str().unwrap());
+    let book = |title: &str, day: u32, extra: Value| {
+        let mut body = json!({"title": title, "participants": [c], "time_zone": "UTC",
+            "start": format!("2027-06-{day:02}T10:00"), "end": format!("2027-06-{day:02}T11:00")});
+        for (key, value) in extra.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        body
+    };
+    let open = app
+        .book(
+            w.token("a-scheduler"),
+            book("Open session", 1, json!({"confidentiality": "public"})),
+        )
+        .await;
+    app.book(
+        w.token("a-scheduler"),
+        book(
+            "Group session",
+            2,
+            json!({"confidentiality": "forum", "forum_id": forum["id"]}),
+        ),
+    )
+    .await;
+    let (headers, text) = ics(&app, &url, None).await;
+    let mut current = etag(&headers);
+    assert!(unfolded(&text).contains("SUMMARY:Open session"));
+    assert!(!unfolded(&text).contains("SUMMARY:Group session"));
+
+    let steps = [
+        (
+            "the feed's delegation joins the forum",
+            forum_path.clone(),
+            "platform",
+            json!({"members": [w.a, c, w.b]}),
+            "SUMMARY:Group session",
+            true,
+        ),
+        (
+            "the public meeting made confidential",
+            format!("/api/v1/meetings/{}", open.id),
+            "a-scheduler",
+            json!({"confidentiality": "participants"}),
+            "SUMMARY:Open session",
+            false,
+        ),
+        (
+            "the feed's delegation leaves the forum",
+            forum_path.clone(),
+            "platform",
+            json!({"members": [w.a, c]}),
+            "SUMMARY:Group session",
+            false,
+        ),
+    ];
+    for (what, path, who, body, needle, shown) in steps {
+        app.expect(200, "PATCH", &path, Some(w.token(who)), Some(body))
+            .await;
+        let (headers, changed) = ics(&app, &url, None).await;
+        assert_ne!(etag(&headers), current, "{what} kept the validator");
+        assert_eq!(unfolded(&changed).contains(needle), shown, "{what}");
+        revalidate(&app, &url, &current, 200).await;
+        revalidate(&app, &url, &etag(&headers), 304).await;
+        current = etag(&headers);
     }
 }

@@ -19,6 +19,7 @@ use crate::domain::zone::TZDB_VERSION;
 use crate::error::{AppError, FieldError};
 use crate::service::audit::{self, Entry};
 use crate::service::{idempotency, Context};
+use crate::store::feed_stamps;
 use crate::store::meetings::{self as rows, MeetingValues};
 use crate::store::Store;
 
@@ -111,6 +112,7 @@ pub async fn create(
                 let series = values.recurrence.is_some();
                 let empty = HashMap::new();
                 write_participants(conn, (&id, &host), &set, &empty, (values.span, series))?;
+                feed_stamps::meeting_changed(conn, &id, Vec::new())?;
                 audit::record(
                     conn,
                     &ctx.actor(),

@@ -16,6 +16,7 @@ use crate::domain::zone::TimeZone;
 use crate::error::{AppError, FieldError};
 use crate::service::audit::{self, Entry};
 use crate::service::{channels, Context};
+use crate::store::feed_stamps;
 use crate::store::gathered::GatheredOverride;
 use crate::store::meetings::{self as rows, Listed, MeetingRow};
 use crate::store::participants::ParticipantRow;
@@ -295,6 +296,7 @@ pub fn audited(
     action: &str,
     summary: String,
 ) -> Result<Meeting, AppError> {
+    feed_stamps::meeting_changed(conn, id, Vec::new())?;
     let parties = participants::delegations_of(conn, id)?;
     audit::record(
         conn,

@@ -17,6 +17,7 @@ use crate::domain::time::{self, Disambiguation};
 use crate::error::AppError;
 use crate::service::audit::{self, Entry};
 use crate::service::{channels, check_version, stale, write_row, Context};
+use crate::store::feed_stamps;
 use crate::store::meetings::{self as rows, Versioned};
 use crate::store::overrides::{self, OverrideRow, WallClock};
 use crate::store::{now, participants, DbConnection, Locked, Store};
@@ -191,6 +192,7 @@ pub async fn put_occurrence(
             return Err(stale(expected_version, row.version));
         }
         participants::set_span(conn, &id, span)?;
+        feed_stamps::meeting_changed(conn, &id, Vec::new())?;
         let status = own_status.unwrap_or(series_status);
         let parties = participants::delegations_of(conn, &id)?;
         audit::record(

@@ -11,6 +11,7 @@ use crate::domain::time;
 use crate::domain::zone::{TimeZone, TZDB_VERSION};
 use crate::error::AppError;
 use crate::service::audit::{self, Entry};
+use crate::store::feed_stamps;
 use crate::store::meetings::{self as rows, MeetingRow};
 use crate::store::overrides::{self, OverrideRow};
 use crate::store::{now, participants, stored, write_transaction, DbConnection};
@@ -211,6 +212,7 @@ fn rederive_meeting(
     participants::set_span(conn, &id, span)?;
     if moved {
         outcome.moved += 1;
+        feed_stamps::meeting_changed(conn, &id, Vec::new())?;
         let parties = participants::delegations_of(conn, &id)?;
         let rekeyed = stored_overrides
             .iter()

@@ -22,6 +22,7 @@ use crate::domain::zone::TZDB_VERSION;
 use crate::error::{AppError, FieldError};
 use crate::service::audit::{self, Entry};
 use crate::service::{check_version, stale, write_row, Context};
+use crate::store::feed_stamps;
 use crate::store::meetings::{self as rows, MeetingRow, MeetingValues, Versioned};
 use crate::store::{overrides, stored, DbConnection, Locked, Store};
 
@@ -99,7 +100,11 @@ pub async fn update(
         } else {
             None
         };
+        // What the meeting's feeds were (a delegation removed, a meeting no longer public)
+        // moves with what they are now.
+        let stamped = feed_stamps::of_meeting(conn, &id)?;
         persist(conn, (&row, expected_version), &plan, before)?;
+        feed_stamps::meeting_changed(conn, &id, stamped)?;
         let mut parties: Vec<DelegationId> = plan.participants.clone();
         parties.extend(current.participants);
         let mut changed = plan.changes.labels();
