@@ -20,9 +20,8 @@ use crate::domain::stored::{string_enum, DelegationId, FeedId, MeetingId};
 use crate::error::{AppError, FieldError};
 use crate::gate::Gate;
 use crate::store::delegations::{self, PartyRow};
-use crate::store::feed_stamps;
-use crate::store::feeds::SubscriptionRow;
 use crate::store::feeds::{self as rows, FeedRow};
+use crate::store::feeds::{FeedStamps, SubscriptionRow};
 use crate::store::meetings::{self as meeting_rows, MeetingRow};
 use crate::store::windows::{self, Window};
 use crate::store::{is_unique_violation, now, stored, DbConnection, Store};
@@ -384,7 +383,7 @@ pub async fn feed_calendar(
     let kept = cache.clone();
     let validated = store
         .read(move |conn| {
-            let Some(found) = rows::subscription(conn, &hash)? else {
+            let Some((found, stamps)) = rows::validation(conn, &hash)? else {
                 return Ok::<_, AppError>(None);
             };
             if !bool::from(found.token_hash.as_bytes().ct_eq(hash.as_bytes())) {
@@ -399,13 +398,10 @@ pub async fn feed_calendar(
                 from: since,
                 to: None,
             };
-            // The validator reads the stamps of what the feed shows (a few rows by key); the
-            // meetings and names only when rendering.
+            // The validator digests the stamps of what the feed shows, read with the feed; the
+            // meetings and names are read only when rendering.
             let visible = stored::<FeedScope>(&found.scope)? == FeedScope::Visible;
-            let owner = delegation_id.as_ref().map(DelegationId::as_str);
-            let scopes = feed_stamps::scopes_of_feed(conn, owner, visible)?;
-            let stamps = feed_stamps::read(conn, &scopes)?;
-            let etag = feed_validator(&found, since, &stamps);
+            let etag = feed_validator(&found, since, stamps);
             let hit = kept.get(&hash, &etag);
             Ok(Some((
                 found,
@@ -461,7 +457,7 @@ pub async fn feed_calendar(
 fn feed_validator(
     feed: &SubscriptionRow,
     since: chrono::NaiveDateTime,
-    stamps: &[(String, i64)],
+    stamps: FeedStamps,
 ) -> String {
     let mut digest = Sha256::new()
         .chain_update(b"entente-feed\0")
@@ -474,10 +470,25 @@ fn feed_validator(
         .chain_update(&feed.name)
         .chain_update(b"\0")
         .chain_update(&feed.scope);
-    // By scope (the read orders them); a scope never moved is absent.
-    for (scope, stamp) in stamps {
-        digest.update(format!("\0s{scope}:{stamp}"));
-    }
+    // A `participating` feed shows no public nor forum meetings: those do not move it.
+    let visible = feed.scope == FeedScope::Visible.as_str();
+    let FeedStamps {
+        names,
+        public,
+        delegation,
+        forums,
+    } = stamps;
+    let shown = |stamp: Option<i64>, shown: bool| match (stamp, shown) {
+        (Some(n), true) => n.to_string(),
+        _ => "-".to_owned(),
+    };
+    digest.update(format!(
+        "\0s{}:{}:{}:{}",
+        shown(names, true),
+        shown(delegation, true),
+        shown(public, visible),
+        shown(forums, visible)
+    ));
     let hex: String = digest.finalize()[..16]
         .iter()
         .map(|b| format!("{b:02x}"))

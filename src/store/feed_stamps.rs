@@ -2,17 +2,17 @@
 //!
 //! A feed shows the meetings its delegation takes part in (and, for a `visible` feed, public
 //! meetings and its forums' meetings), with the names of their parties. Every change that can
-//! alter what a feed shows moves a stamp in its own transaction: `delegation:<id>` for each
-//! delegation that takes or took part in a changed meeting (and for a delegation whose forum
-//! memberships changed), `public` for a meeting that is or was public, `forum:<id>` for a
-//! meeting that is or was forum-confidential there, `names` for a delegation's name, code or
-//! address. A validator then reads a handful of rows by key, whatever the feed holds.
+//! alter what a feed shows moves a stamp in its own transaction: the delegation's (scope: its
+//! id) for each delegation that takes or took part in a changed meeting (and for a delegation
+//! whose forum memberships changed), `public` for a meeting that is or was public, the forum's
+//! (its id) for a meeting that is or was forum-confidential there, `names` for a delegation's
+//! name, code or address. A validator then reads a handful of rows by key, whatever the feed
+//! holds, in the statement that finds the feed (`store::feeds::validation`).
 
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
 
-use super::among::among;
-use super::schema::{feed_stamps, forum_members as fm, meeting_participants as mp, meetings};
+use super::schema::{meeting_participants as mp, meetings};
 use super::{now, DbConnection};
 use crate::domain::stored::MeetingId;
 
@@ -21,12 +21,14 @@ pub const PUBLIC: &str = "public";
 /// Delegations' names, codes and addresses (they appear in every feed).
 pub const NAMES: &str = "names";
 
+/// A delegation's scope: its id (ids are UUIDs, never one of the words above).
 pub fn delegation(id: &str) -> String {
-    format!("delegation:{id}")
+    id.to_owned()
 }
 
+/// A forum's scope: its id.
 pub fn forum(id: &str) -> String {
-    format!("forum:{id}")
+    id.to_owned()
 }
 
 /// The scopes a change of this meeting moves, as it is now (none if it does not exist). Read
@@ -87,37 +89,4 @@ pub fn bump(conn: &mut DbConnection, scopes: &[String]) -> QueryResult<()> {
             .execute(conn)?;
     }
     Ok(())
-}
-
-/// The scopes a feed of `delegation` shows (`visible`: public meetings and its forums' too;
-/// no delegation: a platform admin's feed).
-pub fn scopes_of_feed(
-    conn: &mut DbConnection,
-    delegation_id: Option<&str>,
-    visible: bool,
-) -> QueryResult<Vec<String>> {
-    let mut scopes = vec![NAMES.to_owned()];
-    if visible {
-        scopes.push(PUBLIC.to_owned());
-    }
-    if let Some(d) = delegation_id {
-        scopes.push(delegation(d));
-        if visible {
-            let forums: Vec<String> = fm::table
-                .filter(fm::delegation_id.eq(d))
-                .select(fm::forum_id)
-                .load(conn)?;
-            scopes.extend(forums.iter().map(|f| forum(f)));
-        }
-    }
-    Ok(scopes)
-}
-
-/// The stamps of these scopes, by scope (a scope never moved has no row: stamp 0).
-pub fn read(conn: &mut DbConnection, scopes: &[String]) -> QueryResult<Vec<(String, i64)>> {
-    feed_stamps::table
-        .filter(among(feed_stamps::scope, scopes))
-        .select((feed_stamps::scope, feed_stamps::stamp))
-        .order(feed_stamps::scope)
-        .load(conn)
 }

@@ -357,15 +357,16 @@ async fn a_visible_feed_follows_confidentiality_and_forums(app: TestApp) {
             book("Open session", 1, json!({"confidentiality": "public"})),
         )
         .await;
-    app.book(
-        w.token("a-scheduler"),
-        book(
-            "Group session",
-            2,
-            json!({"confidentiality": "forum", "forum_id": forum["id"]}),
-        ),
-    )
-    .await;
+    let group = app
+        .book(
+            w.token("a-scheduler"),
+            book(
+                "Group session",
+                2,
+                json!({"confidentiality": "forum", "forum_id": forum["id"]}),
+            ),
+        )
+        .await;
     let (headers, text) = ics(&app, &url, None).await;
     let mut current = etag(&headers);
     assert!(unfolded(&text).contains("SUMMARY:Open session"));
@@ -378,6 +379,15 @@ async fn a_visible_feed_follows_confidentiality_and_forums(app: TestApp) {
             "platform",
             json!({"members": [w.a, c, w.b]}),
             "SUMMARY:Group session",
+            true,
+        ),
+        (
+            // Only the forum's stamp moves: the feed's delegation does not take part.
+            "a forum meeting edited",
+            format!("/api/v1/meetings/{}", group.id),
+            "a-scheduler",
+            json!({"title": "Group session, revised"}),
+            "SUMMARY:Group session\\, revised",
             true,
         ),
         (
