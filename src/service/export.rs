@@ -495,3 +495,73 @@ fn feed_validator(
         .collect();
     format!("\"{hex}\"")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(scope: FeedScope) -> SubscriptionRow {
+        SubscriptionRow {
+            token_hash: "h".into(),
+            name: "Ours".into(),
+            scope: scope.as_str().into(),
+            owner_delegation_id: Some("d".into()),
+        }
+    }
+
+    fn day(d: u32) -> chrono::NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(2027, 1, d)
+            .and_then(|day| day.and_hms_opt(0, 0, 0))
+            .unwrap()
+    }
+
+    const STAMPS: FeedStamps = FeedStamps {
+        names: Some(3),
+        public: Some(5),
+        delegation: Some(7),
+        forums: None,
+    };
+
+    #[test]
+    fn the_validator_moves_with_what_the_feed_shows_and_only_with_it() {
+        let participating = feed(FeedScope::Participating);
+        let visible = feed(FeedScope::Visible);
+        let etag = |f: &SubscriptionRow, since, stamps| feed_validator(f, since, stamps);
+        let base = etag(&participating, day(1), STAMPS);
+        assert_eq!(base, etag(&participating, day(1), STAMPS), "deterministic");
+        // The window's first day (the passage of a day), names, the delegation's meetings.
+        assert_ne!(base, etag(&participating, day(2), STAMPS));
+        let moved = |f: fn(&mut FeedStamps)| {
+            let mut stamps = STAMPS;
+            f(&mut stamps);
+            stamps
+        };
+        assert_ne!(
+            base,
+            etag(&participating, day(1), moved(|s| s.names = Some(4)))
+        );
+        assert_ne!(
+            base,
+            etag(&participating, day(1), moved(|s| s.delegation = Some(8)))
+        );
+        // A participating feed shows no public nor forum meetings: their stamps do not move it.
+        assert_eq!(
+            base,
+            etag(&participating, day(1), moved(|s| s.public = Some(6)))
+        );
+        assert_eq!(
+            base,
+            etag(&participating, day(1), moved(|s| s.forums = Some(1)))
+        );
+        // A visible feed shows both; and it is another feed than the participating one.
+        let all = etag(&visible, day(1), STAMPS);
+        assert_ne!(all, base);
+        assert_ne!(all, etag(&visible, day(1), moved(|s| s.public = Some(6))));
+        assert_ne!(all, etag(&visible, day(1), moved(|s| s.forums = Some(1))));
+        let renamed = SubscriptionRow {
+            name: "Theirs".into(),
+            ..participating.clone()
+        };
+        assert_ne!(base, etag(&renamed, day(1), STAMPS));
+    }
+}
