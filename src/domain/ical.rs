@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
 use chrono_tz::Tz;
 
 use super::{time, vtimezone};
@@ -59,28 +59,53 @@ pub fn param_value(value: &str) -> String {
 /// character; continuation lines start with a space. Each physical line ends with CRLF.
 pub fn fold(line: &str) -> String {
     let mut out = String::with_capacity(line.len() + line.len() / 70 * 3 + 2);
-    let mut width = 0;
-    for c in line.chars() {
-        let n = c.len_utf8();
-        if width + n > 75 {
-            out.push_str("\r\n ");
-            width = 1;
+    fold_into(&mut out, line);
+    out
+}
+
+/// `fold`, appended to `out` (a feed writes thousands of lines: no string of its own for each).
+fn fold_into(out: &mut String, line: &str) {
+    if line.len() <= 75 {
+        out.push_str(line);
+    } else {
+        let mut width = 0;
+        for c in line.chars() {
+            let n = c.len_utf8();
+            if width + n > 75 {
+                out.push_str("\r\n ");
+                width = 1;
+            }
+            out.push(c);
+            width += n;
         }
-        out.push(c);
-        width += n;
     }
     out.push_str("\r\n");
-    out
 }
 
 /// `YYYYMMDDTHHMMSS` (floating or with TZID).
 pub fn local_stamp(t: &NaiveDateTime) -> String {
-    t.format("%Y%m%dT%H%M%S").to_string()
+    // Written directly for the years a meeting can have (chrono's format string is parsed on
+    // every call: a tenth of a feed's rendering); chrono's writing otherwise.
+    if (0..=9999).contains(&t.year()) {
+        format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    } else {
+        t.format("%Y%m%dT%H%M%S").to_string()
+    }
 }
 
 /// `YYYYMMDDTHHMMSSZ`.
 pub fn utc_stamp(t: &DateTime<Utc>) -> String {
-    t.format("%Y%m%dT%H%M%SZ").to_string()
+    let mut stamp = local_stamp(&t.naive_utc());
+    stamp.push('Z');
+    stamp
 }
 
 /// A calendar being written: content lines, folded as they are added.
@@ -91,8 +116,11 @@ pub struct Writer {
 
 impl Writer {
     pub fn line(&mut self, name_and_params: &str, value: &str) {
-        self.out
-            .push_str(&fold(&format!("{name_and_params}:{value}")));
+        let mut line = String::with_capacity(name_and_params.len() + 1 + value.len());
+        line.push_str(name_and_params);
+        line.push(':');
+        line.push_str(value);
+        fold_into(&mut self.out, &line);
     }
 
     pub fn text(&mut self, name: &str, value: &str) {
@@ -351,6 +379,17 @@ mod tests {
                 prop_assert!(physical.len() <= 75);
             }
             prop_assert_eq!(folded.replace("\r\n ", "").trim_end_matches("\r\n").to_owned(), line);
+        }
+
+        /// Stamps written directly read as chrono writes them, for any instant of years 1–9999
+        /// (and chrono's writing beyond).
+        #[test]
+        fn stamps_are_chronos(secs in -62_135_596_800_i64..253_402_300_799, later in 0i64..2) {
+            let secs = if later == 1 { secs + 253_402_300_800 } else { secs };
+            let t = DateTime::from_timestamp(secs, 0).unwrap();
+            prop_assert_eq!(utc_stamp(&t), t.format("%Y%m%dT%H%M%SZ").to_string());
+            let local = t.naive_utc();
+            prop_assert_eq!(local_stamp(&local), local.format("%Y%m%dT%H%M%S").to_string());
         }
     }
 
