@@ -31,31 +31,50 @@ pub struct Gathered {
     postgres: &'static str,
 }
 
+/// A correlated subquery gathering `columns` of the rows `from` selects into one JSON array
+/// of arrays, on each backend (written once per gathered thing).
+macro_rules! json_rows {
+    ($columns:literal, $from:literal) => {
+        Gathered {
+            sqlite: concat!(
+                "(SELECT json_group_array(json_array(",
+                $columns,
+                ")) ",
+                $from,
+                ")"
+            ),
+            postgres: concat!(
+                "(SELECT json_agg(json_build_array(",
+                $columns,
+                ")) ",
+                $from,
+                ")"
+            ),
+        }
+    };
+}
+
 /// The meeting's participants: `[[delegation_id, role, response, comment, responded_at], …]`.
-pub const PARTICIPANTS: Gathered = Gathered {
-    sqlite: "(SELECT json_group_array(json_array(p.delegation_id, p.role, p.response, \
-             p.comment, p.responded_at)) FROM meeting_participants p \
-             WHERE p.meeting_id = \"meetings\".\"id\")",
-    postgres: "(SELECT json_agg(json_build_array(p.delegation_id, p.role, p.response, \
-               p.comment, p.responded_at)) FROM meeting_participants p \
-               WHERE p.meeting_id = \"meetings\".\"id\")",
-};
+pub const PARTICIPANTS: Gathered = json_rows!(
+    "p.delegation_id, p.role, p.response, p.comment, p.responded_at",
+    "FROM meeting_participants p WHERE p.meeting_id = \"meetings\".\"id\""
+);
 
 /// The overrides of a series' occurrences: `[[original_start_utc, start_utc, end_utc, status],
 /// …]` (none for a single meeting: it has none).
-pub const OVERRIDES: Gathered = Gathered {
-    sqlite: "(SELECT json_group_array(json_array(o.original_start_utc, o.start_utc, o.end_utc, \
-             o.status)) FROM meeting_overrides o WHERE o.meeting_id = \"meetings\".\"id\" \
-             AND \"meetings\".\"recurrence\" IS NOT NULL)",
-    postgres: "(SELECT json_agg(json_build_array(o.original_start_utc, o.start_utc, o.end_utc, \
-               o.status)) FROM meeting_overrides o WHERE o.meeting_id = \"meetings\".\"id\" \
-               AND \"meetings\".\"recurrence\" IS NOT NULL)",
-};
+pub const OVERRIDES: Gathered = json_rows!(
+    "o.original_start_utc, o.start_utc, o.end_utc, o.status",
+    "FROM meeting_overrides o WHERE o.meeting_id = \"meetings\".\"id\" \
+     AND \"meetings\".\"recurrence\" IS NOT NULL"
+);
 
 /// The status of the meeting's channel, if it has one.
-pub const CHANNEL_STATUS: Gathered = Gathered {
-    sqlite: "(SELECT c.status FROM channels c WHERE c.id = \"meetings\".\"channel_id\")",
-    postgres: "(SELECT c.status FROM channels c WHERE c.id = \"meetings\".\"channel_id\")",
+pub const CHANNEL_STATUS: Gathered = {
+    const SQL: &str = "(SELECT c.status FROM channels c WHERE c.id = \"meetings\".\"channel_id\")";
+    Gathered {
+        sqlite: SQL,
+        postgres: SQL,
+    }
 };
 
 impl Expression for Gathered {
@@ -188,6 +207,22 @@ mod tests {
 
     fn at(text: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").unwrap()
+    }
+
+    #[test]
+    fn each_backend_gathers_with_its_own_functions() {
+        assert_eq!(
+            PARTICIPANTS.sqlite,
+            "(SELECT json_group_array(json_array(p.delegation_id, p.role, p.response, \
+             p.comment, p.responded_at)) FROM meeting_participants p \
+             WHERE p.meeting_id = \"meetings\".\"id\")"
+        );
+        assert!(OVERRIDES
+            .postgres
+            .starts_with("(SELECT json_agg(json_build_array(o.original"));
+        assert!(OVERRIDES
+            .postgres
+            .ends_with("\"meetings\".\"recurrence\" IS NOT NULL)"));
     }
 
     #[test]

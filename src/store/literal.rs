@@ -17,22 +17,21 @@ use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{Bool, Text};
 use diesel::QueryResult;
 
-/// An SQL constant of type `ST`, written as `sql`.
+/// An SQL constant of type `ST`, written as `sql` (quoted for a word).
 #[derive(Debug, Clone, Copy)]
 pub struct Literal<ST> {
     sql: &'static str,
+    quoted: bool,
     kind: PhantomData<ST>,
 }
 
-/// One of the application's stored words (`'public'`), as a literal. Words are fixed names
-/// from the code ([a-z_]), never input.
-pub fn word(sql: &'static str) -> Literal<Text> {
-    debug_assert!(sql.starts_with('\'') && sql.ends_with('\'') && sql.len() > 2);
-    debug_assert!(sql[1..sql.len() - 1]
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b == b'_'));
+/// One of the application's stored words, as a quoted literal (`word("public")` is
+/// `'public'`). Words are fixed names from the code ([a-z_]), never input.
+pub fn word(name: &'static str) -> Literal<Text> {
+    debug_assert!(!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
     Literal {
-        sql,
+        sql: name,
+        quoted: true,
         kind: PhantomData,
     }
 }
@@ -41,6 +40,7 @@ pub fn word(sql: &'static str) -> Literal<Text> {
 pub fn flag(value: bool) -> Literal<Bool> {
     Literal {
         sql: if value { "TRUE" } else { "FALSE" },
+        quoted: false,
         kind: PhantomData,
     }
 }
@@ -65,7 +65,13 @@ impl<ST> QueryId for Literal<ST> {
 
 impl<ST, DB: Backend> QueryFragment<DB> for Literal<ST> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql(self.sql);
+        if self.quoted {
+            out.push_sql("'");
+            out.push_sql(self.sql);
+            out.push_sql("'");
+        } else {
+            out.push_sql(self.sql);
+        }
         Ok(())
     }
 }

@@ -10,66 +10,29 @@
 //! The statement's text depends only on its members' texts, so the connection caches it by text
 //! (prepared once per connection for each shape).
 
-use std::marker::PhantomData;
-
 use diesel::expression::ValidGrouping;
 use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::Bool;
 use diesel::QueryResult;
 
 use super::conn::MultiBackend;
 
-/// One member of a compound statement: a select of the compound's columns.
+/// One member of a compound statement: a select of one text column. No member may carry its
+/// own `ORDER BY` or `LIMIT` (SQLite refuses them inside a compound).
 pub type Member = Box<dyn QueryFragment<MultiBackend> + Send>;
-
-/// `members[0] UNION ALL members[1] UNION ALL …`, whose rows are of SQL type `ST`. No member
-/// may carry its own `ORDER BY` or `LIMIT` (SQLite refuses them inside a compound).
-struct UnionAll<ST> {
-    members: Vec<Member>,
-    rows: PhantomData<ST>,
-}
-
-/// The rows of every member (duplicates kept). Empty: a statement that returns nothing is still
-/// valid only with a member, so callers pass at least one.
-fn union_all<ST>(members: Vec<Member>) -> UnionAll<ST> {
-    UnionAll {
-        members,
-        rows: PhantomData,
-    }
-}
-
-impl<ST> QueryId for UnionAll<ST> {
-    type QueryId = ();
-    // Cached by its text instead (the members are boxed, so the type says nothing about it).
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<ST> QueryFragment<MultiBackend> for UnionAll<ST> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        for (i, member) in self.members.iter().enumerate() {
-            if i > 0 {
-                out.push_sql(" UNION ALL ");
-            }
-            member.walk_ast(out.reborrow())?;
-        }
-        Ok(())
-    }
-}
 
 /// `column IN (members[0] UNION ALL …)`: a filter whose candidates come from several index
 /// paths, in the statement that reads the rows (one round trip for both).
 pub struct InUnion<C> {
     column: C,
-    candidates: UnionAll<Text>,
+    members: Vec<Member>,
 }
 
-/// `column` is one of the values the members select (each member selects one text column).
+/// `column` is one of the values the members select (duplicates kept: `IN` ignores them). At
+/// least one member: `IN ()` is not a statement.
 pub fn in_union<C>(column: C, members: Vec<Member>) -> InUnion<C> {
-    InUnion {
-        column,
-        candidates: union_all(members),
-    }
+    InUnion { column, members }
 }
 
 impl<C> Expression for InUnion<C> {
@@ -84,6 +47,7 @@ impl<C, GB> ValidGrouping<GB> for InUnion<C> {
     type IsAggregate = is_aggregate::Never;
 }
 
+// Cached by its text instead (the members are boxed, so the type says nothing about it).
 impl<C> QueryId for InUnion<C> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
@@ -93,7 +57,12 @@ impl<C: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for InUnion<C> 
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" IN (");
-        self.candidates.walk_ast(out.reborrow())?;
+        for (i, member) in self.members.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(" UNION ALL ");
+            }
+            member.walk_ast(out.reborrow())?;
+        }
         out.push_sql(")");
         Ok(())
     }

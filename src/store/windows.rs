@@ -163,7 +163,7 @@ pub fn visible(viewer: Option<&DelegationId>, window: Window) -> Visible {
     let mut members: Vec<Member> = Vec::with_capacity(6);
     members.extend(meetings_in(window, || {
         meetings::table
-            .filter(meetings::confidentiality.eq(word("'public'")))
+            .filter(meetings::confidentiality.eq(word("public")))
             .into_boxed()
     }));
     if let Some(delegation_id) = viewer {
@@ -178,7 +178,7 @@ pub fn visible(viewer: Option<&DelegationId>, window: Window) -> Visible {
                 // index on it competes with the forum's (SQLite, which cannot see how few
                 // forums a delegation is in, would otherwise walk every forum-confidential
                 // meeting of the window).
-                .filter(meetings::confidentiality.concat("").eq(word("'forum'")))
+                .filter(meetings::confidentiality.concat("").eq(word("forum")))
                 .filter(meetings::forum_id.eq_any(forums))
                 .into_boxed()
         }));
