@@ -107,10 +107,10 @@ async fn feed_response(
     let etag = match coding {
         Some(coding) => format!(
             "{}{}\"",
-            feed.etag.trim_end_matches('"'),
+            feed.etag().trim_end_matches('"'),
             coding.etag_suffix()
         ),
-        None => feed.etag.clone(),
+        None => feed.etag().to_owned(),
     };
     let (mut response, matches) = revalidated(req, etag);
     response
@@ -124,7 +124,7 @@ async fn feed_response(
     }
     response.content_type("text/calendar; charset=utf-8");
     let Some(coding) = coding else {
-        return Ok(response.body(feed.body));
+        return Ok(response.body(feed.entry.plain));
     };
     let body = web::block(move || feed.compressed(coding, &cache))
         .await

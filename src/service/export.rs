@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
-use super::feed_cache::{Coding, FeedCache};
+use super::feed_cache::{Coding, Entry, FeedCache};
 use super::meetings::load::{overrides_of, participants_of, timeline_of};
 use super::{Context, Page, PageRequest};
 use crate::domain::ical::{self, Attendee, Event, Party};
@@ -334,32 +334,30 @@ pub async fn revoke_feed(store: &Store, ctx: &Context, id: FeedId) -> Result<Fee
         .await
 }
 
-/// A feed as served: its validator, and its body (shared with the cache) — with its compressed
-/// forms when the cache has them.
+/// A feed as served: its cache entry (validator, body and the compressed forms made so far,
+/// shared with the cache), and the key it is kept under.
 pub struct RenderedFeed {
     /// The feed's entry in the cache (its token's hash).
     key: String,
-    pub etag: String,
-    pub body: Bytes,
-    pub gzip: Option<Bytes>,
-    pub br: Option<Bytes>,
+    pub entry: Entry,
 }
 
 impl RenderedFeed {
+    /// Its `ETag`.
+    pub fn etag(&self) -> &str {
+        &self.entry.validator
+    }
+
     /// The body in `coding`: made once per rendering, then kept with it.
     pub fn compressed(&self, coding: Coding, cache: &FeedCache) -> Result<Bytes, AppError> {
-        let kept = match coding {
-            Coding::Gzip => &self.gzip,
-            Coding::Brotli => &self.br,
-        };
-        if let Some(form) = kept {
+        if let Some(form) = self.entry.compressed(coding) {
             return Ok(form.clone());
         }
         coding
-            .compress(&self.body)
+            .compress(&self.entry.plain)
             .map(|form| {
                 let form = Bytes::from(form);
-                cache.put_compressed(&self.key, &self.etag, coding, form.clone());
+                cache.put_compressed(&self.key, &self.entry.validator, coding, form.clone());
                 form
             })
             .map_err(|e| AppError::internal(format!("{}: {e}", coding.token())))
@@ -418,10 +416,7 @@ pub async fn feed_calendar(
     if let Some(kept) = hit {
         return Ok(Some(RenderedFeed {
             key: hash,
-            etag,
-            body: kept.plain,
-            gzip: kept.gzip,
-            br: kept.br,
+            entry: kept,
         }));
     }
     // Only a rendering takes a turn at the gate: validations and cache hits do not wait for it.
@@ -441,14 +436,9 @@ pub async fn feed_calendar(
                 true,
                 &events(conn, rows, &parties)?,
             ));
-            cache.put(hash.clone(), etag.clone(), body.clone());
-            Ok(Some(RenderedFeed {
-                key: hash,
-                etag,
-                body,
-                gzip: None,
-                br: None,
-            }))
+            let entry = Entry::new(etag, body);
+            cache.put(hash.clone(), entry.clone());
+            Ok(Some(RenderedFeed { key: hash, entry }))
         })
         .await
 }

@@ -74,6 +74,16 @@ impl Coding {
 }
 
 impl Entry {
+    /// A new rendering, not yet compressed.
+    pub fn new(validator: String, plain: Bytes) -> Self {
+        Self {
+            validator,
+            plain,
+            gzip: None,
+            br: None,
+        }
+    }
+
     fn len(&self) -> usize {
         self.plain.len()
             + self.gzip.as_ref().map_or(0, Bytes::len)
@@ -124,21 +134,15 @@ impl FeedCache {
 
     /// Keeps a rendering (replacing the feed's earlier one), evicting the least recently used
     /// feeds until the budget holds. A body larger than the whole budget is not kept.
-    pub fn put(&self, feed: String, validator: String, body: Bytes) {
+    pub fn put(&self, feed: String, entry: Entry) {
         let mut entries = self.entries();
         if let Some(old) = entries.map.pop(&feed) {
             entries.bytes -= old.len();
         }
-        if body.len() > self.budget {
+        if entry.len() > self.budget {
             return;
         }
-        entries.bytes += body.len();
-        let entry = Entry {
-            validator,
-            plain: body,
-            gzip: None,
-            br: None,
-        };
+        entries.bytes += entry.len();
         entries.map.put(feed, entry);
         self.evict(&mut entries);
     }
@@ -185,12 +189,12 @@ mod tests {
     #[test]
     fn a_body_is_served_only_under_its_validator() {
         let cache = FeedCache::new(1000);
-        cache.put("f".into(), "v1".into(), body(10));
+        cache.put("f".into(), Entry::new("v1".into(), body(10)));
         assert_eq!(cache.get("f", "v1").map(|e| e.plain.len()), Some(10));
         assert!(cache.get("f", "v2").is_none());
         assert!(cache.get("g", "v1").is_none());
         // A new rendering replaces the feed's old one.
-        cache.put("f".into(), "v2".into(), body(20));
+        cache.put("f".into(), Entry::new("v2".into(), body(20)));
         assert!(cache.get("f", "v1").is_none());
         assert_eq!(cache.bytes(), 20);
         // A compressed form joins the rendering it was made from, and counts.
@@ -232,10 +236,10 @@ mod tests {
     #[test]
     fn the_budget_holds_by_evicting_the_least_recently_used() {
         let cache = FeedCache::new(100);
-        cache.put("a".into(), "v".into(), body(40));
-        cache.put("b".into(), "v".into(), body(40));
+        cache.put("a".into(), Entry::new("v".into(), body(40)));
+        cache.put("b".into(), Entry::new("v".into(), body(40)));
         assert!(cache.get("a", "v").is_some()); // a is now the most recently used
-        cache.put("c".into(), "v".into(), body(40));
+        cache.put("c".into(), Entry::new("v".into(), body(40)));
         assert!(
             cache.get("b", "v").is_none(),
             "b was the least recently used"
@@ -243,7 +247,7 @@ mod tests {
         assert!(cache.get("a", "v").is_some() && cache.get("c", "v").is_some());
         assert_eq!(cache.bytes(), 80);
         // Larger than the whole budget: not kept, and nothing else is lost for it.
-        cache.put("d".into(), "v".into(), body(101));
+        cache.put("d".into(), Entry::new("v".into(), body(101)));
         assert!(cache.get("d", "v").is_none());
         assert_eq!(cache.bytes(), 80);
     }
