@@ -60,7 +60,7 @@ impl CreatedFeed {
 /// `text/calendar` with an ETag of the body; a matching `If-None-Match` (weak comparison) gets 304.
 fn calendar(req: &HttpRequest, body: String) -> HttpResponse {
     let etag = ical::etag(&body);
-    let (mut response, matches) = revalidated(req, etag);
+    let (mut response, matches) = revalidated(req, etag, None);
     response.insert_header((header::CACHE_CONTROL, "private, max-age=0, must-revalidate"));
     if matches {
         return response.finish();
@@ -70,15 +70,25 @@ fn calendar(req: &HttpRequest, body: String) -> HttpResponse {
         .body(body)
 }
 
-/// 304 when `If-None-Match` names `etag` (weak comparison), else 200; with the ETag.
-fn revalidated(req: &HttpRequest, etag: String) -> (actix_web::HttpResponseBuilder, bool) {
-    let matches = super::http::if_none_match(req, &etag);
+/// 304 when `If-None-Match` names `etag` (weak comparison) — or, without it, when
+/// `If-Modified-Since` is not before `last_modified` — else 200; with the validators.
+fn revalidated(
+    req: &HttpRequest,
+    etag: String,
+    last_modified: Option<chrono::DateTime<chrono::Utc>>,
+) -> (actix_web::HttpResponseBuilder, bool) {
+    let last_modified =
+        last_modified.and_then(|at| super::http::stated_last_modified(at, chrono::Utc::now()));
+    let matches = super::http::not_modified(req, &etag, last_modified);
     let mut response = if matches {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
     response.insert_header((header::ETAG, etag));
+    if let Some(at) = last_modified {
+        response.insert_header((header::LAST_MODIFIED, super::http::http_date(at)));
+    }
     (response, matches)
 }
 
@@ -101,7 +111,7 @@ fn coding_taken(req: &HttpRequest) -> Option<Coding> {
 async fn feed_response(
     req: &HttpRequest,
     cache: std::sync::Arc<crate::service::feed_cache::FeedCache>,
-    feed: export::RenderedFeed,
+    feed: crate::service::feed::RenderedFeed,
 ) -> Result<HttpResponse, AppError> {
     let coding = coding_taken(req);
     let etag = match coding {
@@ -112,7 +122,7 @@ async fn feed_response(
         ),
         None => feed.etag().to_owned(),
     };
-    let (mut response, matches) = revalidated(req, etag);
+    let (mut response, matches) = revalidated(req, etag, Some(feed.last_modified));
     response
         .insert_header((
             header::CACHE_CONTROL,
@@ -234,11 +244,12 @@ pub async fn revoke_feed(
         (status = 200, description = "RFC 5545 calendar (METHOD:PUBLISH); brotli- or gzip-compressed when Accept-Encoding takes it", content_type = "text/calendar", body = String,
             headers(
                 ("ETag" = String, description = "A digest of what the feed shows (a compressed form has its own, ending in -br or -gz)"),
+                ("Last-Modified" = String, description = "When what the feed shows last changed (at the latest the start of the day, UTC: the window moves daily); absent during the second of a change"),
                 ("Cache-Control" = String, description = "private, max-age=900 (the feed's REFRESH-INTERVAL)"),
                 ("Vary" = String, description = "Accept-Encoding"),
                 ("Content-Encoding" = String, description = "br or gzip, when negotiated")
             )),
-        (status = 304, description = "Unchanged since the ETag in If-None-Match",
+        (status = 304, description = "Unchanged since the ETag in If-None-Match (or, without one, since If-Modified-Since)",
             headers(("ETag" = String, description = "The current validator"))),
         (status = 404, description = "Unknown or revoked token", body = Problem, content_type = "application/problem+json")
     )
@@ -250,7 +261,7 @@ pub async fn feed_ics(
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let renders = (&state.feeds, state.renders.as_ref());
-    match export::feed_calendar(&state.store, renders, token.into_inner()).await? {
+    match crate::service::feed::feed_calendar(&state.store, renders, token.into_inner()).await? {
         Some(feed) => feed_response(&req, state.feeds.clone(), feed).await,
         None => Err(AppError::not_found("feed")),
     }

@@ -46,6 +46,42 @@ pub fn if_none_match(req: &HttpRequest, etag: &str) -> bool {
         .any(|tag| tag == "*" || opaque(tag) == ours)
 }
 
+/// RFC 9110 §13.2.2: whether a GET is answered 304 — `If-None-Match` when the request has one,
+/// otherwise `If-Modified-Since` against `last_modified` (as sent: whole seconds).
+pub fn not_modified(
+    req: &HttpRequest,
+    etag: &str,
+    last_modified: Option<chrono::DateTime<chrono::Utc>>,
+) -> bool {
+    use actix_web::http::header::{Header, IfModifiedSince};
+    if req.headers().contains_key(header::IF_NONE_MATCH) {
+        return if_none_match(req, etag);
+    }
+    let (Some(modified), Ok(IfModifiedSince(since))) = (last_modified, IfModifiedSince::parse(req))
+    else {
+        return false;
+    };
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::from(since)) >= modified
+}
+
+/// The `Last-Modified` to state for a change at `changed` (whole seconds), or None while the
+/// second of the change has not ended: HTTP dates have no fractions, and a second change in
+/// the same second would otherwise carry the same date as the first (RFC 9110 §8.8.2.2).
+pub fn stated_last_modified(
+    changed: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{DurationRound, TimeDelta};
+    let second = TimeDelta::seconds(1);
+    let changed = changed.duration_trunc(second).ok()?;
+    (changed < now.duration_trunc(second).ok()?).then_some(changed)
+}
+
+/// An HTTP date (IMF-fixdate).
+pub fn http_date(at: chrono::DateTime<chrono::Utc>) -> String {
+    header::HttpDate::from(std::time::SystemTime::from(at)).to_string()
+}
+
 fn opaque(tag: &str) -> &str {
     tag.strip_prefix("W/").unwrap_or(tag)
 }
@@ -193,6 +229,64 @@ mod tests {
     use actix_web::test::TestRequest;
 
     use super::*;
+
+    #[test]
+    fn a_last_modified_is_stated_once_its_second_has_passed() {
+        use chrono::{TimeZone, Utc};
+        let at = |s: u32, ms: u32| {
+            Utc.with_ymd_and_hms(2027, 3, 1, 10, 0, s).unwrap()
+                + chrono::TimeDelta::milliseconds(i64::from(ms))
+        };
+        // During the second of the change: nothing (a second change could share its date).
+        assert_eq!(stated_last_modified(at(5, 100), at(5, 900)), None);
+        assert_eq!(stated_last_modified(at(5, 100), at(5, 100)), None);
+        // A clock behind the change's (another instance's): nothing either.
+        assert_eq!(stated_last_modified(at(6, 0), at(5, 900)), None);
+        // Afterwards: the change's second, without its fraction.
+        assert_eq!(stated_last_modified(at(5, 999), at(6, 0)), Some(at(5, 0)));
+        assert_eq!(http_date(at(5, 0)), "Mon, 01 Mar 2027 10:00:05 GMT");
+    }
+
+    #[test]
+    fn if_modified_since_counts_only_without_if_none_match() {
+        use chrono::{TimeZone, Utc};
+        let modified = Utc.with_ymd_and_hms(2027, 3, 1, 10, 0, 5).unwrap();
+        let req = |headers: &[(header::HeaderName, &str)]| {
+            let mut req = TestRequest::default();
+            for (name, value) in headers {
+                req = req.insert_header((name.clone(), *value));
+            }
+            req.to_http_request()
+        };
+        let since = |v: &'static str| (header::IF_MODIFIED_SINCE, v);
+        let same = || since("Mon, 01 Mar 2027 10:00:05 GMT");
+        let earlier = || since("Mon, 01 Mar 2027 10:00:04 GMT");
+        let later = || since("Mon, 01 Mar 2027 11:00:00 GMT");
+        assert!(not_modified(&req(&[same()]), "\"x\"", Some(modified)));
+        assert!(not_modified(&req(&[later()]), "\"x\"", Some(modified)));
+        assert!(!not_modified(&req(&[earlier()]), "\"x\"", Some(modified)));
+        // Not stated (the second of a change), unreadable, or absent: not a match.
+        assert!(!not_modified(&req(&[later()]), "\"x\"", None));
+        assert!(!not_modified(
+            &req(&[since("yesterday")]),
+            "\"x\"",
+            Some(modified)
+        ));
+        assert!(!not_modified(&req(&[]), "\"x\"", Some(modified)));
+        // With If-None-Match, it alone decides.
+        let other = (header::IF_NONE_MATCH, "\"y\"");
+        assert!(!not_modified(
+            &req(&[same(), other]),
+            "\"x\"",
+            Some(modified)
+        ));
+        let ours = (header::IF_NONE_MATCH, "\"x\"");
+        assert!(not_modified(
+            &req(&[earlier(), ours]),
+            "\"x\"",
+            Some(modified)
+        ));
+    }
 
     #[test]
     fn weak_and_strong_validators_match_weakly() {

@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod channels;
 pub mod delegations;
 pub mod export;
+pub mod feed;
 pub mod feed_cache;
 pub mod forums;
 pub mod idempotency;

@@ -96,6 +96,17 @@ pub struct FeedStamps {
     pub public: Option<i64>,
     pub delegation: Option<i64>,
     pub forums: Option<i64>,
+    /// When the stamps last moved (for `Last-Modified`): names or the delegation's, public
+    /// meetings, the delegation's forums.
+    pub changed: StampTimes,
+}
+
+/// When a feed's stamps last moved, by the kind of meetings they cover.
+#[derive(Queryable, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StampTimes {
+    pub own: Option<NaiveDateTime>,
+    pub public: Option<NaiveDateTime>,
+    pub forums: Option<NaiveDateTime>,
 }
 
 /// The live feed with this token hash whose owner is active, with the stamps of what it shows:
@@ -121,6 +132,11 @@ pub fn validation(
                 stamp::PUBLIC,
                 stamp::DELEGATION,
                 stamp::FORUMS,
+                (
+                    stamp::OWN_CHANGED,
+                    stamp::PUBLIC_CHANGED,
+                    stamp::FORUMS_CHANGED,
+                ),
             ),
         ))
         .first(conn)
@@ -133,40 +149,63 @@ mod stamp {
     use diesel::expression::ValidGrouping;
     use diesel::expression::{is_aggregate, AppearsOnTable, Expression, SelectableExpression};
     use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-    use diesel::sql_types::{BigInt, Nullable};
+    use diesel::sql_types::{BigInt, Nullable, SingleValue, SqlType, Timestamp};
     use diesel::QueryResult;
+    use std::marker::PhantomData;
 
+    /// A scalar subquery of type `T`.
     #[derive(Debug, Clone, Copy)]
-    pub struct Stamp(&'static str);
+    pub struct Stamp<T>(&'static str, PhantomData<T>);
 
-    pub const NAMES: Stamp = Stamp("(SELECT s.stamp FROM feed_stamps s WHERE s.scope = 'names')");
-    pub const PUBLIC: Stamp = Stamp("(SELECT s.stamp FROM feed_stamps s WHERE s.scope = 'public')");
-    pub const DELEGATION: Stamp =
-        Stamp("(SELECT s.stamp FROM feed_stamps s WHERE s.scope = \"users\".\"delegation_id\")");
-    pub const FORUMS: Stamp = Stamp(
+    const fn stamp(sql: &'static str) -> Stamp<Nullable<BigInt>> {
+        Stamp(sql, PhantomData)
+    }
+
+    const fn changed(sql: &'static str) -> Stamp<Nullable<Timestamp>> {
+        Stamp(sql, PhantomData)
+    }
+
+    pub const NAMES: Stamp<Nullable<BigInt>> =
+        stamp("(SELECT s.stamp FROM feed_stamps s WHERE s.scope = 'names')");
+    pub const PUBLIC: Stamp<Nullable<BigInt>> =
+        stamp("(SELECT s.stamp FROM feed_stamps s WHERE s.scope = 'public')");
+    pub const DELEGATION: Stamp<Nullable<BigInt>> =
+        stamp("(SELECT s.stamp FROM feed_stamps s WHERE s.scope = \"users\".\"delegation_id\")");
+    pub const FORUMS: Stamp<Nullable<BigInt>> = stamp(
         "(SELECT CAST(sum(s.stamp) AS BIGINT) FROM forum_members m \
          JOIN feed_stamps s ON s.scope = m.forum_id \
          WHERE m.delegation_id = \"users\".\"delegation_id\")",
     );
+    pub const OWN_CHANGED: Stamp<Nullable<Timestamp>> = changed(
+        "(SELECT max(s.changed_at) FROM feed_stamps s \
+         WHERE s.scope IN ('names', \"users\".\"delegation_id\"))",
+    );
+    pub const PUBLIC_CHANGED: Stamp<Nullable<Timestamp>> =
+        changed("(SELECT s.changed_at FROM feed_stamps s WHERE s.scope = 'public')");
+    pub const FORUMS_CHANGED: Stamp<Nullable<Timestamp>> = changed(
+        "(SELECT max(s.changed_at) FROM forum_members m \
+         JOIN feed_stamps s ON s.scope = m.forum_id \
+         WHERE m.delegation_id = \"users\".\"delegation_id\")",
+    );
 
-    impl Expression for Stamp {
-        type SqlType = Nullable<BigInt>;
+    impl<T: SqlType + SingleValue> Expression for Stamp<T> {
+        type SqlType = T;
     }
 
-    impl<QS> AppearsOnTable<QS> for Stamp {}
+    impl<QS, T: SqlType + SingleValue> AppearsOnTable<QS> for Stamp<T> {}
 
-    impl<QS> SelectableExpression<QS> for Stamp {}
+    impl<QS, T: SqlType + SingleValue> SelectableExpression<QS> for Stamp<T> {}
 
-    impl<GB> ValidGrouping<GB> for Stamp {
+    impl<GB, T> ValidGrouping<GB> for Stamp<T> {
         type IsAggregate = is_aggregate::Never;
     }
 
-    impl QueryId for Stamp {
+    impl<T> QueryId for Stamp<T> {
         type QueryId = ();
         const HAS_STATIC_QUERY_ID: bool = false;
     }
 
-    impl<DB: Backend> QueryFragment<DB> for Stamp {
+    impl<DB: Backend, T> QueryFragment<DB> for Stamp<T> {
         fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
             out.push_sql(self.0);
             Ok(())

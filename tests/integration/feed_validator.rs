@@ -15,7 +15,8 @@ use crate::{on_both_backends, with_both_databases};
 with_both_databases!(a_feed_validator_follows_what_the_feed_shows);
 on_both_backends!(
     feeds_are_compressed_on_request_and_kept_for_the_refresh_interval,
-    a_visible_feed_follows_confidentiality_and_forums
+    a_visible_feed_follows_confidentiality_and_forums,
+    last_modified_follows_what_the_feed_shows
 );
 
 fn etag(headers: &HeaderMap) -> String {
@@ -417,4 +418,84 @@ async fn a_visible_feed_follows_confidentiality_and_forums(app: TestApp) {
         revalidate(&app, &url, &etag(&headers), 304).await;
         current = etag(&headers);
     }
+}
+
+/// `Last-Modified` is when what the feed shows last changed (whole seconds; not stated during
+/// the second of a change); `If-Modified-Since` is honoured only without `If-None-Match`.
+async fn last_modified_follows_what_the_feed_shows(app: TestApp) {
+    use chrono::{DateTime, TimeDelta, Utc};
+    let w = app.world().await;
+    let booked = Utc::now();
+    let ours = app
+        .book(
+            w.token("a-scheduler"),
+            json!({"title": "Consultations", "participants": [w.b], "time_zone": "UTC",
+                   "start": "2027-03-01T10:00", "end": "2027-03-01T11:00"}),
+        )
+        .await;
+    let url = feed_of_b(&app, &w).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let last_modified = |headers: &HeaderMap| {
+        headers.get("last-modified").map(|v| {
+            DateTime::parse_from_rfc2822(v.to_str().unwrap())
+                .unwrap()
+                .with_timezone(&Utc)
+        })
+    };
+    let (headers, _) = ics(&app, &url, None).await;
+    let stated = last_modified(&headers).expect("a Last-Modified once the second has passed");
+    assert!(
+        stated <= Utc::now() && stated > booked - TimeDelta::seconds(2),
+        "{stated}: the booking's time"
+    );
+    let get = |since: DateTime<Utc>, if_none_match: Option<&str>| {
+        let app = &app;
+        let mut request = app.client.get(app.url(&url)).header(
+            "if-modified-since",
+            since.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        );
+        if let Some(tag) = if_none_match {
+            request = request.header("if-none-match", tag.to_owned());
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get(stated, None).await, 304);
+    assert_eq!(get(stated + TimeDelta::hours(1), None).await, 304);
+    assert_eq!(get(stated - TimeDelta::seconds(1), None).await, 200);
+    // If-None-Match decides when present (RFC 9110 §13.2.2).
+    assert_eq!(get(stated, Some("\"another\"")).await, 200);
+    assert_eq!(
+        get(stated - TimeDelta::seconds(1), Some(&etag(&headers))).await,
+        304
+    );
+
+    // A public meeting B does not take part in: not in B's participating feed, no move.
+    let c = app
+        .create_delegation(w.token("platform"), "CCC", "Asia/Shanghai")
+        .await;
+    app.book(
+        w.token("a-scheduler"),
+        json!({"title": "Open", "participants": [c], "time_zone": "UTC", "confidentiality": "public",
+               "start": "2027-03-02T10:00", "end": "2027-03-02T11:00"}),
+    )
+    .await;
+    let (headers, _) = ics(&app, &url, None).await;
+    assert_eq!(last_modified(&headers), Some(stated));
+    assert_eq!(get(stated, None).await, 304);
+
+    // A change of B's meeting: at once, the date a client holds no longer validates.
+    app.expect(
+        200,
+        "PATCH",
+        &format!("/api/v1/meetings/{}", ours.id),
+        Some(w.token("a-scheduler")),
+        Some(json!({"title": "Consultations, revised"})),
+    )
+    .await;
+    assert_eq!(get(stated, None).await, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (headers, _) = ics(&app, &url, None).await;
+    let moved = last_modified(&headers).expect("stated again once the second has passed");
+    assert!(moved > stated, "{moved} after {stated}");
+    assert_eq!(get(moved, None).await, 304);
 }

@@ -217,6 +217,19 @@ async fn series_overrides_spans_and_sequence_follow_new_tz_rules(db: TestDatabas
         json!("2027-11-07T07:15:00Z"),
         json!("proposed")
     )));
+    // B's feed, as a calendar client last fetched it.
+    let feed = app
+        .expect(
+            201,
+            "POST",
+            "/api/v1/feeds",
+            Some(&viewer),
+            Some(json!({"name": "B's meetings"})),
+        )
+        .await;
+    let feed = feed["url"].as_str().unwrap().to_owned();
+    let (fetched, feed_before) = crate::calendar::ics(&app, &feed, None).await;
+    let etag_before = fetched["etag"].to_str().unwrap().to_owned();
     let db = app.stop().await;
     let spans_before = (spans(&db, &weekly), spans(&db, &sundays));
     derive_with_older_rules(&db, &weekly, TimeDelta::hours(1));
@@ -248,6 +261,20 @@ async fn series_overrides_spans_and_sequence_follow_new_tz_rules(db: TestDatabas
         "clients must pick the change up"
     );
     assert_eq!(get(untouched.clone()).await["sequence"], 0, "nothing moved");
+    // The feed moves with the re-derivation: a new validator and the new SEQUENCE, so a client
+    // revalidating with what it holds gets the change.
+    let (fetched, feed_after) = crate::calendar::ics(&app, &feed, None).await;
+    assert_ne!(fetched["etag"].to_str().unwrap(), etag_before);
+    let sequence_line = format!("SEQUENCE:{}\r\n", sequence + 1);
+    assert!(!feed_before.contains(&sequence_line) && feed_after.contains(&sequence_line));
+    let revalidated = app
+        .client
+        .get(app.url(&feed))
+        .header("if-none-match", &etag_before)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), 200);
     // The exported series: the moved and cancelled sessions still belong to it.
     let text = app
         .call(
