@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use std::collections::HashMap;
+
 use super::meetings::load::{overrides_of, participants_of, timeline_of};
 use super::{Context, Page, PageRequest};
 use crate::domain::ical::{self, Attendee, Event, Party};
@@ -66,14 +68,21 @@ pub(super) fn events(
     let ids: Vec<MeetingId> = rows.iter().map(MeetingRow::meeting_id).collect();
     let mut participants = participants_of(conn, &ids)?;
     let mut overrides = overrides_of(conn, &ids)?;
+    // Each party's name and address written once, found by id (a feed names thousands).
+    let parties: HashMap<&str, Party> = parties
+        .iter()
+        .map(|p| {
+            let named = party(&p.name, &p.code, p.contact_email.as_deref());
+            (p.id.as_str(), named)
+        })
+        .collect();
     let party_of = |id: &str| {
         parties
-            .iter()
-            .find(|p| p.id == id)
-            .map(|p| party(&p.name, &p.code, p.contact_email.as_deref()))
+            .get(id)
+            .cloned()
             .unwrap_or_else(|| party(id, id, None))
     };
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let zone = row.zone()?.tz();
         let timeline = timeline_of(&row, overrides.remove(&row.id).unwrap_or_default())?;
