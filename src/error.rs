@@ -49,6 +49,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     ChannelNotActive(String),
+    /// `confirmed` asked before the parties agreed (`domain::agreement`).
+    #[error("{0}")]
+    NotAgreed(String),
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
@@ -89,6 +92,7 @@ impl AppError {
             Self::NotFound(_) => "not-found",
             Self::Conflict(_) => "conflict",
             Self::ChannelNotActive(_) => "channel-not-active",
+            Self::NotAgreed(_) => "not-agreed",
             Self::PreconditionFailed(_) => "precondition-failed",
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -109,7 +113,7 @@ impl AppError {
             Self::Unauthorized(_) => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
-            Self::Conflict(_) | Self::ChannelNotActive(_) => 409,
+            Self::Conflict(_) | Self::ChannelNotActive(_) | Self::NotAgreed(_) => 409,
             Self::PreconditionFailed(_) => 412,
             Self::PayloadTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
@@ -215,6 +219,7 @@ mod tests {
                 "channel-not-active",
                 409,
             ),
+            (AppError::NotAgreed("x".into()), "not-agreed", 409),
             (
                 AppError::PreconditionFailed("x".into()),
                 "precondition-failed",

@@ -94,10 +94,26 @@ pub struct ListQuery {
     pub channel_id: Option<ChannelId>,
     /// Words in the title or description (case-insensitive).
     pub q: Option<String>,
+    /// `me`: only meetings your delegation hosts.
+    pub host: Option<String>,
+    /// `me`: only meetings awaiting your delegation's answer (pending or tentative).
+    pub awaiting: Option<String>,
     /// Items per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
+}
+
+/// A filter that takes `me` only.
+fn only_me(field: &str, value: Option<&str>) -> Result<bool, AppError> {
+    match value {
+        None => Ok(false),
+        Some("me") => Ok(true),
+        Some(_) => Err(AppError::invalid_fields(vec![FieldError::new(
+            field,
+            "takes `me` only",
+        )])),
+    }
 }
 
 /// The meetings the caller may see, by start time.
@@ -126,6 +142,8 @@ pub async fn list(
         forum_id: query.forum_id,
         channel_id: query.channel_id,
         q: query.q.filter(|q| !q.trim().is_empty()),
+        host_me: only_me("host", query.host.as_deref())?,
+        awaiting_me: only_me("awaiting", query.awaiting.as_deref())?,
     };
     if let (Some(from), Some(to)) = (filter.from, filter.to) {
         if to <= from {

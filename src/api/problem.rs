@@ -67,6 +67,7 @@ fn title_of(code: &str) -> &'static str {
         "method-not-allowed" => "Method not allowed",
         "conflict" => "Conflict",
         "channel-not-active" => "The channel is not active",
+        "not-agreed" => "The parties have not agreed",
         "precondition-failed" => "The resource has changed",
         "payload-too-large" => "The request body is too large",
         "unsupported-media-type" => "The request body is not JSON",

@@ -80,6 +80,15 @@ impl ChangeSet {
                 .any(|c| self.contains(c))
     }
 
+    /// What the other parties agreed to changed — when, where, or with whom — so their answers
+    /// go back to `pending` (the host's stays: it made the change).
+    pub fn resets_answers(&self) -> bool {
+        self.time()
+            || [Change::Location, Change::Participants]
+                .into_iter()
+                .any(|c| self.contains(c))
+    }
+
     /// The meeting moved, for the channel's rules: its time, or onto another channel.
     pub fn moves(&self) -> bool {
         self.time() || self.contains(Change::Channel)

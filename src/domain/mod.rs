@@ -1,6 +1,7 @@
 //! Pure rules: no actix, no diesel, no I/O.
 
 pub mod access;
+pub mod agreement;
 pub mod channel;
 pub mod delegation;
 pub mod edit;

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::among::among;
 use super::conn::MultiBackend;
 use super::gathered::{self, Gathered, GatheredOverride};
+use super::literal::word;
 use super::participants::ParticipantRow;
 use super::schema::{forum_members as fm, meeting_participants as mp, meetings};
 use super::stamp::Stamp;
@@ -46,6 +47,10 @@ pub struct MeetingRow {
     pub created_at: NaiveDateTime,
     #[diesel(deserialize_as = Stamp)]
     pub updated_at: NaiveDateTime,
+    /// `all` or `quorum:<n>` (`domain::agreement`).
+    pub agreement_rule: String,
+    /// Confirmed by the host's admin without agreement.
+    pub confirmation_forced: bool,
 }
 
 /// What a booking or an edit writes (besides id, host, sequence, version and stamps).
@@ -67,6 +72,8 @@ pub struct MeetingValues {
     pub channel_id: Option<String>,
     pub forum_id: Option<String>,
     pub tzdb_version: &'static str,
+    pub agreement_rule: String,
+    pub confirmation_forced: bool,
 }
 
 /// The columns of `MeetingValues`, for an insert and for an update alike.
@@ -90,6 +97,10 @@ macro_rules! values {
             meetings::channel_id.eq(&$v.channel_id),
             meetings::forum_id.eq(&$v.forum_id),
             meetings::tzdb_version.eq($v.tzdb_version),
+            (
+                meetings::agreement_rule.eq(&$v.agreement_rule),
+                meetings::confirmation_forced.eq($v.confirmation_forced),
+            ),
         )
     };
 }
@@ -224,6 +235,10 @@ pub struct ListQuery {
     pub forum_id: Option<String>,
     pub channel_id: Option<String>,
     pub title_or_description: Option<String>,
+    /// Hosted by this delegation.
+    pub host: Option<String>,
+    /// This delegation (not the host) has not answered, or answered `tentative`.
+    pub awaiting: Option<String>,
     /// After this (start, id).
     pub after: Option<(NaiveDateTime, String)>,
     pub limit: i64,
@@ -302,6 +317,24 @@ pub fn list_visible(
     }
     if let Some(status) = q.status {
         query = query.filter(meetings::status.eq(status));
+    }
+    if let Some(host) = &q.host {
+        query = query.filter(meetings::host_delegation_id.eq(host.clone()));
+    }
+    if let Some(awaited) = &q.awaiting {
+        query = query.filter(
+            meetings::id.eq_any(
+                mp::table
+                    .filter(mp::delegation_id.eq(awaited.clone()))
+                    .filter(mp::role.eq(word("participant")))
+                    .filter(
+                        mp::response
+                            .eq(word("pending"))
+                            .or(mp::response.eq(word("tentative"))),
+                    )
+                    .select(mp::meeting_id),
+            ),
+        );
     }
     if let Some(forum_id) = &q.forum_id {
         query = query.filter(meetings::forum_id.eq(forum_id.clone()));
@@ -470,7 +503,8 @@ pub fn update(
         .execute(conn)
 }
 
-/// Sets the status (a cancellation) and the sequence, raising the version.
+/// Sets the status (a cancellation, or consent reached or lost) and the sequence, raising the
+/// version.
 pub fn set_status(
     conn: &mut DbConnection,
     row: Versioned<'_>,

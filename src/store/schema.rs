@@ -95,6 +95,8 @@ diesel::table! {
         tzdb_version -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        agreement_rule -> Text,
+        confirmation_forced -> Bool,
     }
 }
 

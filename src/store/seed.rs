@@ -75,7 +75,7 @@ fn timeline_of(seed: &SeedMeeting<'_>) -> QueryResult<Timeline> {
     })
 }
 
-/// Writes the meetings (host accepted, guest pending); answers their ids.
+/// Writes the meetings (confirmed: host and guest accepted); answers their ids.
 pub fn meetings(conn: &mut DbConnection, seeds: &[SeedMeeting<'_>]) -> QueryResult<Vec<MeetingId>> {
     let mut ids = Vec::with_capacity(seeds.len());
     // What the seeded meetings change in feeds, moved once at the end (as a booking moves it).
@@ -111,11 +111,14 @@ pub fn meetings(conn: &mut DbConnection, seeds: &[SeedMeeting<'_>]) -> QueryResu
             channel_id: None,
             forum_id: seed.forum.map(|f| f.as_str().to_owned()),
             tzdb_version: TZDB_VERSION,
+            agreement_rule: "all".to_owned(),
+            confirmation_forced: false,
         };
         meetings::insert(conn, &id, seed.host, &values)?;
         let people = [
             (seed.host, ParticipantRole::Host, Response::Accepted),
-            (seed.guest, ParticipantRole::Participant, Response::Pending),
+            // Confirmed: both parties agreed.
+            (seed.guest, ParticipantRole::Participant, Response::Accepted),
         ]
         .map(|(delegation_id, role, response)| NewParticipant {
             delegation_id,

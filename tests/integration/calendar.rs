@@ -285,9 +285,11 @@ async fn a_single_meeting_snapshot(app: TestApp) {
             201,
             "POST",
             "/api/v1/meetings",
-            Some(w.token("a-scheduler")),
+            // Confirmed before B answered: the host's admin forces it.
+            Some(w.token("a-admin")),
             Some(json!({"title": "Talks", "participants": [w.b], "time_zone": "Asia/Kolkata",
-                        "start": "2027-02-01T10:00", "end": "2027-02-01T11:00", "confidentiality": "public", "status": "confirmed"})),
+                        "start": "2027-02-01T10:00", "end": "2027-02-01T11:00", "confidentiality": "public",
+                        "status": "confirmed", "force": true})),
         )
         .await;
     let (_, text) = ics(

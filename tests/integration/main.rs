@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod agreement;
 mod among;
 mod binary;
 mod calendar;

@@ -60,7 +60,7 @@ async fn a_bilateral_meeting_in_geneva_seen_from_moscow_and_washington(app: Test
                 "title": "Strategic stability consultations", "description": "Round 3",
                 "participants": [w.b], "time_zone": "Europe/Zurich",
                 "start": "2027-03-29T10:00", "end": "2027-03-29T11:30",
-                "location": "Palais des Nations, Room XII", "status": "confirmed"
+                "location": "Palais des Nations, Room XII"
             })),
         )
         .await;
@@ -81,7 +81,12 @@ async fn a_bilateral_meeting_in_geneva_seen_from_moscow_and_washington(app: Test
         (m["sequence"].as_i64(), m["version"].as_i64()),
         (Some(0), Some(1))
     );
-    assert_eq!(m["status"], "confirmed");
+    // Proposed until Washington agrees (asking for `confirmed` now would be 409 not-agreed).
+    assert_eq!(m["status"], "proposed");
+    assert_eq!(
+        m["agreement"],
+        json!({"state": "awaiting", "awaiting": [w.b.as_str()]})
+    );
     assert_eq!(m["confidentiality"], "participants");
     assert_eq!(m["conflicts"], json!([]));
     let participants = m["participants"].as_array().unwrap();
@@ -541,14 +546,20 @@ async fn changes_are_versioned_and_raise_the_sequence(app: TestApp) {
     )
     .await;
     let path = format!("/api/v1/meetings/{}", m["id"].as_str().unwrap());
-    app.expect(
-        200,
-        "POST",
-        &format!("{path}/response"),
-        Some(w.token("b-admin")),
-        Some(json!({"response": "accepted"})),
-    )
-    .await;
+    let agreed = app
+        .expect(
+            200,
+            "POST",
+            &format!("{path}/response"),
+            Some(w.token("b-admin")),
+            Some(json!({"response": "accepted"})),
+        )
+        .await;
+    // Both parties agree: confirmed, and a new status raises the sequence.
+    assert_eq!(
+        (agreed["status"].as_str(), agreed["sequence"].as_i64()),
+        (Some("confirmed"), Some(1))
+    );
 
     // A title change: new version, same sequence, answers kept.
     let renamed = app
@@ -562,7 +573,7 @@ async fn changes_are_versioned_and_raise_the_sequence(app: TestApp) {
         .await;
     assert_eq!(
         (renamed["version"].as_i64(), renamed["sequence"].as_i64()),
-        (Some(3), Some(0))
+        (Some(3), Some(1))
     );
     assert_eq!(renamed["participants"][1]["response"], "accepted");
 
@@ -590,7 +601,8 @@ async fn changes_are_versioned_and_raise_the_sequence(app: TestApp) {
     assert_eq!(moved.headers()["etag"], "\"4\"");
     let moved: Value = moved.json().await.unwrap();
     assert_eq!(moved["start_utc"], "2027-05-03T12:00:00Z");
-    assert_eq!(moved["sequence"], 1, "a move raises the sequence");
+    assert_eq!(moved["sequence"], 2, "a move raises the sequence");
+    assert_eq!(moved["status"], "proposed", "not agreed any more");
     assert_eq!(
         moved["participants"][1]["response"], "pending",
         "a move asks for a new answer"
@@ -610,7 +622,7 @@ async fn changes_are_versioned_and_raise_the_sequence(app: TestApp) {
             Some(json!({"location": "Villa Moynier"})),
         )
         .await;
-    assert_eq!(placed["sequence"], 2);
+    assert_eq!(placed["sequence"], 3);
     let widened = app
         .expect(
             200,
@@ -622,7 +634,7 @@ async fn changes_are_versioned_and_raise_the_sequence(app: TestApp) {
         .await;
     assert_eq!(
         (widened["sequence"].as_i64(), widened["format"].as_str()),
-        (Some(3), Some("multilateral"))
+        (Some(4), Some("multilateral"))
     );
     let narrowed = app
         .expect(
@@ -640,16 +652,27 @@ async fn changes_are_versioned_and_raise_the_sequence(app: TestApp) {
         .map(|p| p["delegation_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, [w.a.as_str(), c.as_str()], "the host always stays");
+    // C has not answered: confirming is the host admin's call (force), not a scheduler's.
+    app.expect_problem(
+        409,
+        "not-agreed",
+        "PATCH",
+        &path,
+        Some(w.token("a-scheduler")),
+        Some(json!({"status": "confirmed", "location": null})),
+    )
+    .await;
     let confirmed = app
         .expect(
             200,
             "PATCH",
             &path,
-            Some(w.token("a-scheduler")),
-            Some(json!({"status": "confirmed", "location": null})),
+            Some(w.token("a-admin")),
+            Some(json!({"status": "confirmed", "force": true, "location": null})),
         )
         .await;
-    assert_eq!(confirmed["sequence"], 5);
+    assert_eq!(confirmed["sequence"], 6);
+    assert_eq!(confirmed["status"], "confirmed");
     assert!(confirmed["location"].is_null());
 
     // A change into a DST gap is refused and changes nothing.

@@ -9,8 +9,7 @@ use super::dto::Participant;
 use crate::domain::access::Principal;
 use crate::domain::edit::{ChangeSet, PlanError, SeriesError};
 use crate::domain::meeting::{
-    check_len, ParticipantRole, Response, MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS,
-    MAX_PARTICIPANTS, MAX_TITLE_CHARS,
+    check_len, MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS, MAX_PARTICIPANTS, MAX_TITLE_CHARS,
 };
 use crate::domain::stored::{ChannelId, DelegationId, ForumId, MeetingId};
 use crate::error::{AppError, FieldError};
@@ -130,25 +129,15 @@ pub fn write_participants(
     keep: &HashMap<DelegationId, Participant>,
     span: ((NaiveDateTime, NaiveDateTime), bool),
 ) -> Result<(), AppError> {
-    let rows: Vec<NewParticipant<'_>> = set
+    let answers = super::consent::answers_after(set, host, keep);
+    let rows: Vec<NewParticipant<'_>> = answers
         .iter()
-        .map(|delegation_id| {
-            let is_host = delegation_id == host;
-            let kept = keep.get(delegation_id);
-            let response = match kept {
-                Some(kept) => kept.response,
-                None if is_host => Response::Accepted,
-                None => Response::Pending,
-            };
+        .map(|answer| {
+            let kept = keep.get(&answer.delegation_id);
             NewParticipant {
-                delegation_id,
-                role: if is_host {
-                    ParticipantRole::Host
-                } else {
-                    ParticipantRole::Participant
-                }
-                .as_str(),
-                response: response.as_str(),
+                delegation_id: &answer.delegation_id,
+                role: answer.role.as_str(),
+                response: answer.response.as_str(),
                 comment: kept.and_then(|k| k.comment.as_deref()),
                 responded_at: kept.and_then(|k| k.responded_at).map(|t| t.naive_utc()),
             }

@@ -7,9 +7,11 @@ use super::checks::{
     write_participants,
 };
 use super::conflicts::{conflicts, refuse_if_rejected};
+use super::consent;
 use super::dto::{Created, NewMeeting, OnConflict};
 use super::load::{load_visible, parse_local, parse_zone, recurrence_error, slot_error};
 use super::load::{participants_of_one, with_channels};
+use crate::domain::agreement::{agreement, AgreementRule};
 use crate::domain::edit::{check_forum_confidentiality, new_series, Change, ChangeSet};
 use crate::domain::meeting::{Confidentiality, MeetingStatus, Slot};
 use crate::domain::recurrence::Timeline;
@@ -95,7 +97,13 @@ pub async fn create(
         channel_id: input.channel_id.as_ref().map(|c| c.as_str().to_owned()),
         forum_id: input.forum_id.as_ref().map(|f| f.as_str().to_owned()),
         tzdb_version: TZDB_VERSION,
+        agreement_rule: String::new(),
+        confirmation_forced: false,
     };
+    let rule = input
+        .agreement_rule
+        .map(AgreementRule::from)
+        .unwrap_or_default();
     // A booking is all of these at once, for the channel's and the forum's rules.
     let booking = ChangeSet::of([Change::Time, Change::Participants]);
     let ctx = ctx.clone();
@@ -103,6 +111,28 @@ pub async fn create(
         .write(move |conn| {
             idempotency::once(conn, idempotency.as_ref(), |conn| {
                 let set = participant_set(conn, &host, &input.participants)?;
+                let rule = consent::check_rule(rule, set.len())?;
+                let answers = consent::answers_after(&set, &host, &HashMap::new());
+                let (status, forced) = consent::decide(
+                    &ctx,
+                    &host,
+                    &agreement(rule, &answers),
+                    consent::Asked {
+                        status: input.status,
+                        force: input.force.unwrap_or(false),
+                    },
+                    consent::Before {
+                        status: MeetingStatus::Proposed,
+                        forced: false,
+                        answers_reset: false,
+                    },
+                )?;
+                let values = MeetingValues {
+                    status: status.as_str(),
+                    agreement_rule: rule.as_stored(),
+                    confirmation_forced: forced,
+                    ..values.clone()
+                };
                 let references = (input.channel_id.as_ref(), input.forum_id.as_ref());
                 check_channel_and_forum(conn, &host, &set, references, &booking)?;
                 let found = conflicts(conn, &ctx, None, &set, &timeline)?;

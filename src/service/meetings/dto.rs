@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::domain::agreement::{Agreement, AgreementRuleDto};
 use crate::domain::channel::ChannelStatus;
 use crate::domain::meeting::{Confidentiality, Format, MeetingStatus, ParticipantRole, Response};
 use crate::domain::stored::{string_enum, ChannelId, DelegationId, ForumId, MeetingId};
@@ -59,7 +60,15 @@ pub struct Meeting {
     pub end_utc: DateTime<Utc>,
     pub disambiguation: Option<Disambiguation>,
     pub location: Option<String>,
+    /// Follows consent: `proposed` until the parties agree (`agreement`), then `confirmed`
+    /// (or `confirmed` by the host's admin with `force`); `cancelled` is final.
     pub status: MeetingStatus,
+    /// Where consent stands, from the participants' answers and `agreement_rule`.
+    pub agreement: Agreement,
+    /// `"all"` (every participant delegation must accept) or `{"quorum": n}`.
+    pub agreement_rule: AgreementRuleDto,
+    /// Confirmed by the host delegation's admin without agreement (`force`).
+    pub confirmation_forced: bool,
     pub confidentiality: Confidentiality,
     pub recurrence: Option<String>,
     /// The contact channel the meeting is held on. Shown to the participant delegations only
@@ -102,8 +111,14 @@ pub struct NewMeeting {
     pub start: String,
     pub end: String,
     pub location: Option<String>,
-    /// `proposed` (default) or `confirmed`.
+    /// `proposed` (default). `confirmed` only with the parties' agreement (the others have not
+    /// answered yet: 409 `not-agreed`), or by the host delegation's admin with `force: true`.
     pub status: Option<MeetingStatus>,
+    /// With `status: confirmed`: confirm without agreement (the host delegation's admins).
+    pub force: Option<bool>,
+    /// `"all"` (default: every participant delegation accepts) or `{"quorum": n}` (at least n
+    /// delegations, the host counted; multilateral meetings only).
+    pub agreement_rule: Option<AgreementRuleDto>,
     /// `participants` (default), `forum` or `public`.
     pub confidentiality: Option<Confidentiality>,
     pub recurrence: Option<String>,
@@ -132,8 +147,14 @@ pub struct MeetingPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub location: Option<Option<String>>,
-    /// `proposed` or `confirmed` (cancel with DELETE).
+    /// `proposed` or `confirmed` (cancel with DELETE). The status follows consent: a change of
+    /// time, place, zone or participants puts the other parties' answers back to `pending` and
+    /// the meeting back to `proposed`; `confirmed` before agreement is 409 `not-agreed`.
     pub status: Option<MeetingStatus>,
+    /// With `status: confirmed`: confirm without agreement (the host delegation's admins).
+    pub force: Option<bool>,
+    /// `"all"` or `{"quorum": n}`.
+    pub agreement_rule: Option<AgreementRuleDto>,
     pub confidentiality: Option<Confidentiality>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -195,6 +216,10 @@ pub struct MeetingFilter {
     pub forum_id: Option<ForumId>,
     pub channel_id: Option<ChannelId>,
     pub q: Option<String>,
+    /// Only meetings the caller's delegation hosts.
+    pub host_me: bool,
+    /// Only meetings awaiting the caller's delegation's answer.
+    pub awaiting_me: bool,
 }
 
 string_enum!(

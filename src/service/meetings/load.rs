@@ -57,9 +57,14 @@ impl MeetingRow {
         participants: Vec<Participant>,
         conflicts: Option<Vec<super::dto::Conflict>>,
     ) -> Result<Meeting, AppError> {
+        let agreement = super::consent::agreement_of(&self, &participants)?;
+        let agreement_rule = super::consent::rule_of(&self)?.into();
         Ok(Meeting {
             format: Format::of(participants.len()),
             status: self.status()?,
+            agreement,
+            agreement_rule,
+            confirmation_forced: self.confirmation_forced,
             confidentiality: stored(&self.confidentiality)?,
             disambiguation: self.disambiguation()?,
             host_delegation_id: self.host(),

@@ -7,6 +7,7 @@
 
 mod checks;
 mod conflicts;
+mod consent;
 mod create;
 mod dto;
 pub(crate) mod load;

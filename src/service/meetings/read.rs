@@ -10,7 +10,7 @@ use super::load::{
 };
 use super::MAX_SCHEDULE_DAYS;
 use crate::domain::stored::MeetingId;
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::service::{channels, Context, Page, PageRequest};
 use crate::store::meetings::{self as rows, ListQuery, Listed};
 use crate::store::Store;
@@ -40,6 +40,20 @@ fn escape_like(q: &str) -> String {
     escaped
 }
 
+/// `…=me`: the caller's delegation (a user of none has no meetings of its own: 422).
+fn mine(ctx: &Context, asked: bool, field: &str) -> Result<Option<String>, AppError> {
+    if !asked {
+        return Ok(None);
+    }
+    match &ctx.principal.delegation_id {
+        Some(d) => Ok(Some(d.as_str().to_owned())),
+        None => Err(AppError::invalid_fields(vec![FieldError::new(
+            field,
+            "me: you belong to no delegation",
+        )])),
+    }
+}
+
 /// The meetings the caller may see, by start, filtered.
 pub async fn list(
     store: &Store,
@@ -60,6 +74,8 @@ pub async fn list(
         forum_id: filter.forum_id.as_ref().map(|f| f.as_str().to_owned()),
         channel_id: filter.channel_id.as_ref().map(|c| c.as_str().to_owned()),
         title_or_description: filter.q.as_deref().map(escape_like),
+        host: mine(ctx, filter.host_me, "host")?,
+        awaiting: mine(ctx, filter.awaiting_me, "awaiting")?,
         after,
         limit: page.fetch(),
     };

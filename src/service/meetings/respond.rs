@@ -1,8 +1,10 @@
 //! Cancelling a meeting (its host) and answering it (its other participants).
 
 use super::checks::authorize_host;
+use super::consent;
 use super::dto::{Meeting, NewResponse};
-use super::load::{audited, load_visible, view, WithConflicts};
+use super::load::{audited, load_visible, participants_of_one, view, WithConflicts};
+use crate::domain::agreement::{status_after, AgreementState};
 use crate::domain::meeting::{check_len, MeetingStatus, Response};
 use crate::domain::stored::MeetingId;
 use crate::error::{AppError, FieldError};
@@ -84,17 +86,35 @@ pub async fn respond(
         if row.status()? == MeetingStatus::Cancelled {
             return Err(AppError::Conflict("the meeting is cancelled".into()));
         }
+        let response = answer.response.as_str();
+        let comment = answer.comment.as_deref();
+        participants::set_response(conn, &id, delegation, response, comment, now())?;
+        // The status follows consent: agreed → confirmed, agreement lost → proposed (unless
+        // the host's admin forced it).
+        let agreement = consent::agreement_of(&row, &participants_of_one(conn, &id)?)?;
+        let was = row.status()?;
+        let agreed = agreement.state == AgreementState::Agreed;
+        let status = status_after(was, agreed, row.confirmation_forced);
         let versioned = Versioned {
             id: &id,
             version: row.version,
         };
-        if rows::touch(conn, versioned)? == 0 {
+        let written = if status == was {
+            rows::touch(conn, versioned)?
+        } else {
+            rows::set_status(conn, versioned, status.as_str(), row.sequence + 1)?
+        };
+        if written == 0 {
             return Err(stale(expected_version, row.version));
         }
-        let response = answer.response.as_str();
-        let comment = answer.comment.as_deref();
-        participants::set_response(conn, &id, delegation, response, comment, now())?;
-        let summary = format!("{} to '{}'", answer.response.as_str(), row.title);
+        let mut summary = format!("{} to '{}'", answer.response.as_str(), row.title);
+        if status != was {
+            summary.push_str(&format!(
+                "; agreement {}: now {}",
+                agreement.state.as_str(),
+                status.as_str()
+            ));
+        }
         audited(conn, &ctx, &id, "meeting.respond", summary)
     })
     .await

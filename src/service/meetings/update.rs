@@ -8,12 +8,14 @@ use super::checks::{
     write_participants,
 };
 use super::conflicts::{conflicts, refuse_if_rejected};
+use super::consent;
 use super::dto::{Meeting, MeetingPatch, OnConflict, Participant};
 use super::load::{
     load_visible, overrides_of_one, parse_local, parse_zone, participants_of_one, recurrence_error,
     with_channels,
 };
 use super::occurrences::restate_overrides;
+use crate::domain::agreement::{agreement, AgreementRule};
 use crate::domain::edit::{plan_update, Change, Current, Edit, UpdatePlan};
 use crate::domain::meeting::{MeetingStatus, ParticipantRole};
 use crate::domain::stored::{DelegationId, MeetingId};
@@ -27,7 +29,8 @@ use crate::store::meetings::{self as rows, MeetingRow, MeetingValues, Versioned}
 use crate::store::{overrides, stored, DbConnection, Locked, Store};
 
 /// Applies a change; raises `sequence` when time, place, status or participants change.
-/// A change of time puts every other delegation's answer back to `pending`.
+/// A change of time, place or participants puts every other delegation's answer back to
+/// `pending`, and the status follows consent (`consent::decide`).
 pub async fn update(
     store: &Store,
     ctx: &Context,
@@ -91,6 +94,33 @@ pub async fn update(
             forum_id: patch.forum_id.clone(),
         };
         let plan = plan_update(&current, edit).map_err(plan_error)?;
+        // Consent: what the others agreed to changed → their answers are asked again.
+        let resets = plan.changes.resets_answers();
+        let keep: HashMap<DelegationId, Participant> = before
+            .iter()
+            .filter(|p| !resets || p.role == ParticipantRole::Host)
+            .map(|p| (p.delegation_id.clone(), p.clone()))
+            .collect();
+        let rule = match patch.agreement_rule {
+            Some(rule) => rule.into(),
+            None => consent::rule_of(&row)?,
+        };
+        let rule = consent::check_rule(rule, plan.participants.len())?;
+        let answers = consent::answers_after(&plan.participants, &host, &keep);
+        let (status, forced) = consent::decide(
+            &ctx,
+            &host,
+            &agreement(rule, &answers),
+            consent::Asked {
+                status: patch.status,
+                force: patch.force.unwrap_or(false),
+            },
+            consent::Before {
+                status: current.status,
+                forced: row.confirmation_forced,
+                answers_reset: resets,
+            },
+        )?;
         let references = (plan.channel_id.as_ref(), plan.forum_id.as_ref());
         check_channel_and_forum(conn, &host, &plan.participants, references, &plan.changes)?;
         let found = if plan.changes.time() || plan.changes.contains(Change::Participants) {
@@ -103,11 +133,26 @@ pub async fn update(
         // What the meeting's feeds were (a delegation removed, a meeting no longer public)
         // moves with what they are now.
         let stamped = feed_stamps::of_meeting(conn, &id)?;
-        persist(conn, (&row, expected_version), &plan, before)?;
+        let consented = Consented {
+            status,
+            forced,
+            rule,
+            keep,
+        };
+        persist(conn, (&row, expected_version), &plan, &consented)?;
         feed_stamps::meeting_changed(conn, &id, stamped)?;
         let mut parties: Vec<DelegationId> = plan.participants.clone();
         parties.extend(current.participants);
         let mut changed = plan.changes.labels();
+        if status != current.status && !plan.changes.contains(Change::Status) {
+            changed.push("status (consent)");
+        }
+        if forced && !row.confirmation_forced {
+            changed.push("confirmed without agreement (force)");
+        }
+        if resets && before.iter().any(|p| p.role != ParticipantRole::Host) {
+            changed.push("answers asked again");
+        }
         if !plan.orphaned.is_empty() {
             changed.push("overrides removed");
         }
@@ -171,13 +216,22 @@ fn current(
     })
 }
 
+/// What the change decided about consent.
+struct Consented {
+    status: MeetingStatus,
+    forced: bool,
+    rule: AgreementRule,
+    /// The answers that stand (the host's always; the others' unless asked again).
+    keep: HashMap<DelegationId, Participant>,
+}
+
 /// Writes the plan: the row (if still at the version read), the participants (answers kept
-/// unless the time moved), the overrides that are gone, and the wall clocks of those kept.
+/// unless asked again), the overrides that are gone, and the wall clocks of those kept.
 fn persist(
     conn: &mut DbConnection,
     (row, expected_version): (&MeetingRow, Option<i64>),
     plan: &UpdatePlan,
-    before: Vec<Participant>,
+    consented: &Consented,
 ) -> Result<(), AppError> {
     let id = row.meeting_id();
     let span = plan.timeline.span().map_err(recurrence_error)?;
@@ -198,13 +252,16 @@ fn persist(
             .as_ref()
             .map(|s| s.rule().as_str().to_owned()),
         span,
-        status: plan.status.as_str(),
+        status: consented.status.as_str(),
         confidentiality: plan.confidentiality.as_str(),
         channel_id: plan.channel_id.as_ref().map(|c| c.as_str().to_owned()),
         forum_id: plan.forum_id.as_ref().map(|f| f.as_str().to_owned()),
         tzdb_version: TZDB_VERSION,
+        agreement_rule: consented.rule.as_stored(),
+        confirmation_forced: consented.forced,
     };
-    let sequence = row.sequence + i64::from(plan.changes.raises_sequence());
+    let status_moved = consented.status.as_str() != row.status;
+    let sequence = row.sequence + i64::from(plan.changes.raises_sequence() || status_moved);
     let versioned = Versioned {
         id: &id,
         version: row.version,
@@ -212,19 +269,13 @@ fn persist(
     if rows::update(conn, versioned, sequence, &values)? == 0 {
         return Err(stale(expected_version, row.version));
     }
-    // Answers survive unless the time moved (then the others must answer again).
-    let keep: HashMap<DelegationId, Participant> = before
-        .into_iter()
-        .filter(|p| !plan.changes.time() || p.role == ParticipantRole::Host)
-        .map(|p| (p.delegation_id.clone(), p))
-        .collect();
     let series = plan.timeline.series.is_some();
     let host = row.host();
     write_participants(
         conn,
         (&id, &host),
         &plan.participants,
-        &keep,
+        &consented.keep,
         (span, series),
     )?;
     for original in &plan.orphaned {
