@@ -3,10 +3,15 @@
 //! a change of time, place or participants asks the others again; a multilateral meeting may
 //! be agreed by a quorum.
 
+use diesel::prelude::*;
+use diesel_migrations::MigrationHarness;
+use entente::store::migrate::MIGRATIONS;
+use entente::store::schema::meetings;
 use serde_json::{json, Value};
 
-use crate::helpers::{TestApp, World};
-use crate::on_both_backends;
+use crate::helpers::{TestApp, TestDatabase, World, USER_PASSWORD};
+use crate::persistence::store;
+use crate::{on_both_backends, with_both_databases};
 
 on_both_backends!(
     the_status_follows_the_answers_and_a_change_asks_again,
@@ -357,4 +362,58 @@ async fn a_quorum_agrees_a_multilateral_meeting(app: TestApp) {
         Some(json!({"agreement_rule": "most"})),
     )
     .await;
+}
+
+with_both_databases!(meetings_confirmed_before_agreement_stay_confirmed_as_forced);
+
+/// The migration that brought agreement keeps what was confirmed: a meeting its host confirmed
+/// alone (allowed before) stays confirmed, marked forced; one both parties agreed is not forced.
+async fn meetings_confirmed_before_agreement_stay_confirmed_as_forced(db: TestDatabase) {
+    let app = db.spawn_app().await;
+    let w = app.world().await;
+    let scheduler = w.token("a-scheduler");
+    let alone = booked(&app, scheduler, booking(json!([w.b]), json!({}))).await;
+    let alone = alone["id"].as_str().unwrap().to_owned();
+    let agreed = booked(&app, scheduler, booking(json!([w.b]), json!({}))).await;
+    let agreed = agreed["id"].as_str().unwrap().to_owned();
+    answer(
+        &app,
+        &w,
+        "b-scheduler",
+        &format!("/api/v1/meetings/{agreed}"),
+        "accepted",
+    )
+    .await;
+    let db = app.stop().await;
+    {
+        let store = store(&db);
+        let mut conn = store.connection().unwrap();
+        conn.revert_last_migration(MIGRATIONS).unwrap();
+        // As the host could before: confirmed without the guest's answer.
+        diesel::update(meetings::table.filter(meetings::id.eq(&alone)))
+            .set(meetings::status.eq("confirmed"))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let app = db.spawn_app().await;
+    let token = app.login("a-viewer", USER_PASSWORD).await;
+    let read = |id: String| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            app.expect(
+                200,
+                "GET",
+                &format!("/api/v1/meetings/{id}"),
+                Some(&token),
+                None,
+            )
+            .await
+        }
+    };
+    let m = read(alone).await;
+    assert_eq!(state(&m), ("confirmed", "awaiting", vec![w.b.as_str()]));
+    assert_eq!(m["confirmation_forced"], true);
+    let m = read(agreed).await;
+    assert_eq!(state(&m), ("confirmed", "agreed", vec![]));
+    assert_eq!(m["confirmation_forced"], false);
 }
