@@ -14,7 +14,7 @@ use crate::domain::time;
 use crate::error::{AppError, FieldError};
 use crate::service::meetings::{
     self, Cancelled, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse,
-    OccurrenceChange, OnConflict, Schedule, SeriesOccurrence,
+    OccurrenceChange, OnConflict, Schedule, SeriesOccurrence, Session,
 };
 use crate::service::{Page, PageRequest};
 
@@ -366,4 +366,48 @@ pub async fn put_occurrence(
     )
     .await?;
     Ok(with_etag(HttpResponse::Ok(), occurrence.version).json(&occurrence))
+}
+
+/// Answer one session of a series for the caller's delegation (its admins and schedulers): it
+/// overrides the delegation's answer to the series for that session only.
+#[utoipa::path(
+    operation_id = "respond_to_session",
+    tag = "meetings",
+    security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Meeting id"),
+        ("original_start_utc" = String, Path, description = "The session's original start, e.g. 2027-03-17T14:00:00Z"),
+        ("If-Match" = Option<String>, Header)
+    ),
+    request_body = NewResponse,
+    responses(
+        (status = 200, description = "The session with the answers that apply to it", body = Session),
+        (status = 403, description = "Not a participant delegation's admin or scheduler", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such meeting, not visible, or not an occurrence of it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The session or its series is cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the version in If-Match", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid answer", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/meetings/{id}/occurrences/{original_start_utc}/response")]
+pub async fn respond_to_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<(MeetingId, String)>,
+    body: Json<NewResponse>,
+) -> Result<HttpResponse, AppError> {
+    let (id, original) = path.into_inner();
+    let original = time::parse_instant(&original).map_err(|_| AppError::not_found("occurrence"))?;
+    let expected = if_match(&req)?;
+    let session = meetings::respond_to_session(
+        &state.store,
+        &caller.0,
+        id,
+        original,
+        expected,
+        body.into_inner(),
+    )
+    .await?;
+    Ok(with_etag(HttpResponse::Ok(), session.version).json(&session))
 }

@@ -152,6 +152,37 @@ pub fn status_after(status: MeetingStatus, agreed: bool, forced: bool) -> Meetin
     }
 }
 
+/// The answers to one occurrence of a series: each party's answer to that occurrence where it
+/// gave one (or was asked again for it), its answer to the series otherwise.
+pub fn answers_to_occurrence(series: &[Answer], own: &[(DelegationId, Response)]) -> Vec<Answer> {
+    series
+        .iter()
+        .map(|a| Answer {
+            response: own
+                .iter()
+                .find(|(d, _)| *d == a.delegation_id)
+                .map_or(a.response, |(_, r)| *r),
+            ..a.clone()
+        })
+        .collect()
+}
+
+/// The status of an occurrence that has answers of its own: cancelled with its series or on
+/// its own; otherwise as consent to it decides (a forced series stays confirmed).
+pub fn occurrence_status(
+    series: MeetingStatus,
+    own: Option<MeetingStatus>,
+    agreed: bool,
+    forced: bool,
+) -> MeetingStatus {
+    match (series, own) {
+        (MeetingStatus::Cancelled, _) | (_, Some(MeetingStatus::Cancelled)) => {
+            MeetingStatus::Cancelled
+        }
+        _ => status_after(MeetingStatus::Proposed, agreed, forced),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -224,6 +255,38 @@ mod tests {
         assert_eq!(status_after(Confirmed, false, true), Confirmed);
         assert_eq!(status_after(Proposed, false, false), Proposed);
         assert_eq!(status_after(Cancelled, true, true), Cancelled);
+    }
+
+    #[test]
+    fn an_occurrence_takes_each_party_s_own_answer_over_its_answer_to_the_series() {
+        let series = answers(&[A, A, A]);
+        let d = |i: usize| DelegationId::from(format!("d{i}"));
+        let own = [(d(2), D)];
+        let session = answers_to_occurrence(&series, &own);
+        let responses: Vec<Response> = session.iter().map(|a| a.response).collect();
+        assert_eq!(responses, [A, A, D]);
+        assert_eq!(
+            agreement(AgreementRule::All, &session).state,
+            AgreementState::Declined
+        );
+        assert_eq!(
+            agreement(AgreementRule::Quorum(2), &session).state,
+            AgreementState::Agreed
+        );
+        // An answer of a delegation that no longer takes part changes nothing.
+        assert_eq!(answers_to_occurrence(&series, &[(d(9), D)]), series);
+        use MeetingStatus::{Cancelled, Confirmed, Proposed};
+        assert_eq!(occurrence_status(Confirmed, None, false, false), Proposed);
+        assert_eq!(occurrence_status(Confirmed, None, false, true), Confirmed);
+        assert_eq!(
+            occurrence_status(Proposed, Some(Confirmed), true, false),
+            Confirmed
+        );
+        assert_eq!(
+            occurrence_status(Confirmed, Some(Cancelled), true, false),
+            Cancelled
+        );
+        assert_eq!(occurrence_status(Cancelled, None, true, true), Cancelled);
     }
 
     fn response() -> impl Strategy<Value = Response> {

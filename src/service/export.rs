@@ -6,18 +6,21 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use super::meetings::consent::Consent;
 use super::meetings::load::{overrides_of, participants_of, timeline_of};
 use super::{Context, Page, PageRequest};
 use crate::domain::ical::{self, Attendee, Event, Party};
 use crate::domain::meeting::{Confidentiality, MeetingStatus, Response};
-use crate::domain::recurrence::Rule;
+use crate::domain::recurrence::{Occurrence, Override, Rule};
 use crate::domain::stored::{string_enum, FeedId, MeetingId};
 use crate::error::{AppError, FieldError};
 use crate::store::delegations::{self, PartyRow};
 use crate::store::feeds::{self as rows, FeedRow};
+use crate::store::gathered::GatheredAnswer;
 use crate::store::meetings::{self as meeting_rows, MeetingRow};
+use crate::store::occurrence_answers;
 use crate::store::{is_unique_violation, now, stored, DbConnection, Store};
 
 /// A feed holds meetings from this many days ago on.
@@ -58,8 +61,28 @@ fn class(confidentiality: Confidentiality) -> &'static str {
     }
 }
 
+/// The answers to single sessions of these meetings, by meeting.
+fn occurrence_answers_of(
+    conn: &mut DbConnection,
+    ids: &[MeetingId],
+) -> Result<HashMap<String, Vec<GatheredAnswer>>, AppError> {
+    let ids: Vec<&str> = ids.iter().map(MeetingId::as_str).collect();
+    let mut by_meeting: HashMap<String, Vec<GatheredAnswer>> = HashMap::new();
+    for a in occurrence_answers::of_meetings(conn, &ids)? {
+        by_meeting
+            .entry(a.meeting_id)
+            .or_default()
+            .push(GatheredAnswer {
+                original_start_utc: a.original_start_utc,
+                delegation_id: a.delegation_id,
+                response: a.response,
+            });
+    }
+    Ok(by_meeting)
+}
+
 /// The VEVENTs of these meetings: a series as its master (cancelled occurrences as EXDATE),
-/// plus one per moved or re-statused occurrence.
+/// plus one per moved, re-statused or separately answered occurrence.
 pub(super) fn events(
     conn: &mut DbConnection,
     rows: Vec<MeetingRow>,
@@ -68,6 +91,7 @@ pub(super) fn events(
     let ids: Vec<MeetingId> = rows.iter().map(MeetingRow::meeting_id).collect();
     let mut participants = participants_of(conn, &ids)?;
     let mut overrides = overrides_of(conn, &ids)?;
+    let mut answered = occurrence_answers_of(conn, &ids)?;
     // Each party's name and address written once, found by id (a feed names thousands).
     let parties: HashMap<&str, Party> = parties
         .iter()
@@ -121,22 +145,50 @@ pub(super) fn events(
         };
         let mut moved = Vec::new();
         if status != MeetingStatus::Cancelled {
-            let duration = timeline.end_utc - timeline.start_utc;
+            let consent = Consent::of(&row, &people, answered.remove(&row.id).unwrap_or_default())?;
+            // The sessions with a VEVENT of their own: moved, re-statused, or answered on
+            // their own (their attendees' PARTSTAT and their STATUS differ from the series').
+            let mut sessions: BTreeMap<DateTime<Utc>, Option<&Override>> = BTreeMap::new();
+            for original in consent.answered_sessions() {
+                sessions.insert(original.and_utc(), None);
+            }
             for o in &timeline.overrides {
-                let original = o.original_start_utc;
-                let (start, end) = match (o.status, o.moved) {
-                    (Some(MeetingStatus::Cancelled), _) => {
+                sessions.insert(o.original_start_utc, Some(o));
+            }
+            let duration = timeline.end_utc - timeline.start_utc;
+            for (original, o) in sessions {
+                let (start, end) = match o.map(|o| (o.status, o.moved)) {
+                    Some((Some(MeetingStatus::Cancelled), _)) => {
                         master.exdates.push(original);
                         continue;
                     }
-                    (_, Some(slot)) => slot,
-                    (Some(_), None) => (original, original + duration),
-                    (None, None) => continue,
+                    Some((_, Some(slot))) => slot,
+                    Some((Some(_), None)) => (original, original + duration),
+                    // Answered only: where the series puts it (if it still does).
+                    _ => match timeline.series.as_ref().map(|s| s.occurrence_at(original)) {
+                        Some(Ok(Some(instance))) => (instance.start_utc, instance.end_utc),
+                        _ => continue,
+                    },
                 };
+                let occurrence = Occurrence {
+                    recurrence_id: Some(original),
+                    start_utc: start,
+                    end_utc: end,
+                    status: o.and_then(|o| o.status).unwrap_or(status),
+                };
+                let (own_status, _) = consent.of_occurrence(&occurrence)?;
                 moved.push(Event {
                     start,
                     end,
-                    status: ical_status(o.status.unwrap_or(status)),
+                    status: ical_status(own_status),
+                    attendees: consent
+                        .answers_to(original.naive_utc())
+                        .iter()
+                        .map(|a| Attendee {
+                            party: party_of(a.delegation_id.as_str()),
+                            partstat: partstat(a.response),
+                        })
+                        .collect(),
                     rrule: None,
                     exdates: Vec::new(),
                     recurrence_id: Some(original),

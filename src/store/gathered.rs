@@ -68,6 +68,14 @@ pub const OVERRIDES: Gathered = json_rows!(
      AND \"meetings\".\"recurrence\" IS NOT NULL"
 );
 
+/// The answers of a series' parties to single occurrences:
+/// `[[original_start_utc, delegation_id, response], …]` (none for a single meeting).
+pub const OCCURRENCE_ANSWERS: Gathered = json_rows!(
+    "a.original_start_utc, a.delegation_id, a.response",
+    "FROM occurrence_answers a WHERE a.meeting_id = \"meetings\".\"id\" \
+     AND \"meetings\".\"recurrence\" IS NOT NULL"
+);
+
 /// The status of the meeting's channel, if it has one.
 pub const CHANNEL_STATUS: Gathered = {
     const SQL: &str = "(SELECT c.status FROM channels c WHERE c.id = \"meetings\".\"channel_id\")";
@@ -201,6 +209,41 @@ pub fn overrides(json: Option<&str>) -> QueryResult<Vec<GatheredOverride>> {
     Ok(overrides)
 }
 
+/// A party's answer to one occurrence, as gathered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatheredAnswer {
+    pub original_start_utc: NaiveDateTime,
+    pub delegation_id: String,
+    pub response: String,
+}
+
+/// The occurrence answers gathered for a meeting, by original start then delegation.
+pub fn occurrence_answers(json: Option<&str>) -> QueryResult<Vec<GatheredAnswer>> {
+    let entries: Vec<(String, String, String)> = match json {
+        Some(json) => {
+            serde_json::from_str(json).map_err(|e| unreadable("occurrence answers", e))?
+        }
+        None => Vec::new(),
+    };
+    let mut answers = entries
+        .into_iter()
+        .map(|(original, delegation_id, response)| {
+            let original_start_utc = instant(&original).ok_or_else(|| {
+                unreadable("occurrence answers", format!("timestamp {original:?}"))
+            })?;
+            Ok(GatheredAnswer {
+                original_start_utc,
+                delegation_id,
+                response,
+            })
+        })
+        .collect::<QueryResult<Vec<_>>>()?;
+    answers.sort_by(|a, b| {
+        (a.original_start_utc, &a.delegation_id).cmp(&(b.original_start_utc, &b.delegation_id))
+    });
+    Ok(answers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +301,27 @@ mod tests {
         assert!(rows.iter().all(|r| r.meeting_id == "m"));
         assert!(participants("m", None).unwrap().is_empty());
         assert!(participants("m", Some("[]")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn occurrence_answers_come_back_by_occurrence_and_delegation() {
+        let json = r#"[["2027-02-01T10:00:00","b","declined"],["2027-01-01 10:00:00","c","pending"],
+            ["2027-02-01 10:00:00","a","accepted"]]"#;
+        let read = occurrence_answers(Some(json)).unwrap();
+        let keys: Vec<(String, &str)> = read
+            .iter()
+            .map(|a| (a.original_start_utc.to_string(), a.delegation_id.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("2027-01-01 10:00:00".to_owned(), "c"),
+                ("2027-02-01 10:00:00".to_owned(), "a"),
+                ("2027-02-01 10:00:00".to_owned(), "b")
+            ]
+        );
+        assert_eq!(occurrence_answers(None).unwrap(), []);
+        assert!(occurrence_answers(Some(r#"[["yesterday","a","accepted"]]"#)).is_err());
     }
 
     #[test]

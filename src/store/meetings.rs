@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::among::among;
 use super::conn::MultiBackend;
-use super::gathered::{self, Gathered, GatheredOverride};
+use super::gathered::{self, Gathered, GatheredAnswer, GatheredOverride};
 use super::literal::word;
 use super::participants::ParticipantRow;
 use super::schema::{forum_members as fm, meeting_participants as mp, meetings};
@@ -257,35 +257,41 @@ pub struct Listed {
     pub row: MeetingRow,
     pub participants: Vec<ParticipantRow>,
     pub overrides: Vec<GatheredOverride>,
+    pub occurrence_answers: Vec<GatheredAnswer>,
     pub channel_status: Option<String>,
 }
 
 /// The row, then its participants, overrides and channel status.
 const WITH_GATHERED: (
     <meetings::table as Table>::AllColumns,
-    Gathered,
-    Gathered,
-    Gathered,
+    (Gathered, Gathered, Gathered, Gathered),
 ) = (
     meetings::all_columns,
-    gathered::PARTICIPANTS,
-    gathered::OVERRIDES,
-    gathered::CHANNEL_STATUS,
+    (
+        gathered::PARTICIPANTS,
+        gathered::OVERRIDES,
+        gathered::OCCURRENCE_ANSWERS,
+        gathered::CHANNEL_STATUS,
+    ),
 );
 
-type LoadedWithGathered = (MeetingRow, Option<String>, Option<String>, Option<String>);
+type Texts = Option<String>;
+type LoadedWithGathered = (MeetingRow, (Texts, Texts, Texts, Texts));
 
 fn listed(loaded: Vec<LoadedWithGathered>) -> QueryResult<Vec<Listed>> {
     loaded
         .into_iter()
-        .map(|(row, participants, overrides, channel_status)| {
-            Ok(Listed {
-                participants: gathered::participants(&row.id, participants.as_deref())?,
-                overrides: gathered::overrides(overrides.as_deref())?,
-                channel_status,
-                row,
-            })
-        })
+        .map(
+            |(row, (participants, overrides, answers, channel_status))| {
+                Ok(Listed {
+                    participants: gathered::participants(&row.id, participants.as_deref())?,
+                    overrides: gathered::overrides(overrides.as_deref())?,
+                    occurrence_answers: gathered::occurrence_answers(answers.as_deref())?,
+                    channel_status,
+                    row,
+                })
+            },
+        )
         .collect()
 }
 

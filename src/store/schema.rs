@@ -203,6 +203,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    occurrence_answers (meeting_id, original_start_utc, delegation_id) {
+        meeting_id -> Text,
+        original_start_utc -> Timestamp,
+        original_start_local -> Timestamp,
+        delegation_id -> Text,
+        response -> Text,
+        comment -> Nullable<Text>,
+        responded_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(meeting_participants -> meetings (meeting_id));
 diesel::joinable!(feeds -> users (user_id));
 
@@ -230,5 +242,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     channel_history,
     forums,
     forum_members,
-    feed_stamps
+    feed_stamps,
+    occurrence_answers
 );

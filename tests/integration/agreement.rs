@@ -388,7 +388,16 @@ async fn meetings_confirmed_before_agreement_stay_confirmed_as_forced(db: TestDa
     {
         let store = store(&db);
         let mut conn = store.connection().unwrap();
-        conn.revert_last_migration(MIGRATIONS).unwrap();
+        // Back to the schema before agreement (and whatever came after it).
+        let agreement = |conn: &mut entente::store::DbConnection| {
+            conn.applied_migrations()
+                .unwrap()
+                .iter()
+                .any(|v| v.to_string() == "20261203000012")
+        };
+        while agreement(&mut conn) {
+            conn.revert_last_migration(MIGRATIONS).unwrap();
+        }
         // As the host could before: confirmed without the guest's answer.
         diesel::update(meetings::table.filter(meetings::id.eq(&alone)))
             .set(meetings::status.eq("confirmed"))

@@ -29,4 +29,5 @@ mod references;
 mod revocation;
 mod seeding;
 mod series;
+mod sessions;
 mod windows;

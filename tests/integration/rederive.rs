@@ -8,7 +8,9 @@
 
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
-use entente::store::schema::{meeting_overrides as mo, meeting_participants as mp, meetings};
+use entente::store::schema::{
+    meeting_overrides as mo, meeting_participants as mp, meetings, occurrence_answers as oa,
+};
 use serde_json::{json, Value};
 
 use crate::calendar_rfc::book;
@@ -133,6 +135,24 @@ fn derive_with_older_rules(db: &TestDatabase, id: &str, shift: TimeDelta) {
         ))
         .execute(&mut conn)
         .unwrap();
+    // Answers to single sessions are keyed by the same original starts.
+    let answered: Vec<NaiveDateTime> = oa::table
+        .filter(oa::meeting_id.eq(id))
+        .select(oa::original_start_utc)
+        .order(oa::original_start_utc.desc())
+        .distinct()
+        .load(&mut conn)
+        .unwrap();
+    for original in answered {
+        diesel::update(
+            oa::table
+                .filter(oa::meeting_id.eq(id))
+                .filter(oa::original_start_utc.eq(original)),
+        )
+        .set(oa::original_start_utc.eq(original + shift))
+        .execute(&mut conn)
+        .unwrap();
+    }
     let overrides: Vec<(NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>)> = mo::table
         .filter(mo::meeting_id.eq(id))
         .select((mo::original_start_utc, mo::start_utc, mo::end_utc))
@@ -183,6 +203,16 @@ async fn series_overrides_spans_and_sequence_follow_new_tz_rules(db: TestDatabas
     )
     .await;
     let sequence = last["sequence"].as_i64().unwrap();
+    // B declines one session (26 January, 10:00 in New York).
+    let declined_session = format!("/api/v1/meetings/{weekly}/occurrences/2027-01-26T15:00:00Z");
+    app.expect(
+        200,
+        "POST",
+        &format!("{declined_session}/response"),
+        Some(w.token("b-scheduler")),
+        Some(json!({"response": "declined"})),
+    )
+    .await;
     // Sundays; the session of 2027-11-07 moved to the second 01:15 of that night.
     let sundays = book(&app, &w, json!({"time_zone": "America/New_York", "start": "2027-10-03T10:00", "end": "2027-10-03T11:00",
                               "recurrence": "FREQ=WEEKLY;BYDAY=SU;COUNT=8"}))
@@ -261,6 +291,24 @@ async fn series_overrides_spans_and_sequence_follow_new_tz_rules(db: TestDatabas
         "clients must pick the change up"
     );
     assert_eq!(get(untouched.clone()).await["sequence"], 0, "nothing moved");
+    // The session B declined is still the one declined (its answer followed its key).
+    let january = app
+        .expect(
+            200,
+            "GET",
+            "/api/v1/schedule?from=2027-01-25T00:00:00Z&to=2027-01-28T00:00:00Z&tz=UTC",
+            Some(&token),
+            None,
+        )
+        .await;
+    let session = january["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["meeting_id"] == weekly.as_str())
+        .unwrap();
+    assert_eq!(session["recurrence_id"], "2027-01-26T15:00:00Z");
+    assert_eq!(session["agreement"]["state"], "declined", "{session}");
     // The feed moves with the re-derivation: a new validator and the new SEQUENCE, so a client
     // revalidating with what it holds gets the change.
     let (fetched, feed_after) = crate::calendar::ics(&app, &feed, None).await;

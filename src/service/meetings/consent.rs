@@ -5,12 +5,20 @@ use std::collections::HashMap;
 
 use super::dto::Participant;
 use crate::domain::agreement::AgreementState;
-use crate::domain::agreement::{agreement, status_after, Agreement, AgreementRule, Answer};
+use chrono::NaiveDateTime;
+
+use crate::domain::agreement::{
+    agreement, answers_to_occurrence, occurrence_status, status_after, Agreement, AgreementRule,
+    Answer,
+};
 use crate::domain::meeting::{MeetingStatus, ParticipantRole, Response};
+use crate::domain::recurrence::Occurrence;
 use crate::domain::stored::DelegationId;
 use crate::error::{AppError, FieldError};
 use crate::service::Context;
+use crate::store::gathered::GatheredAnswer;
 use crate::store::meetings::MeetingRow;
+use crate::store::stored;
 
 /// The answers of these participants, as the rule reads them.
 pub fn answers(participants: &[Participant]) -> Vec<Answer> {
@@ -138,4 +146,69 @@ pub fn decide(
         None => before.forced && !before.answers_reset,
     };
     Ok((status_after(before.status, agreed, forced), forced))
+}
+
+/// A meeting's consent, for each of its occurrences: the series' answers, overridden for a
+/// session by the answers given to it.
+pub struct Consent {
+    rule: AgreementRule,
+    series: Vec<Answer>,
+    series_agreement: Agreement,
+    forced: bool,
+    series_status: MeetingStatus,
+    /// By original start: the answers given to that session.
+    own: HashMap<NaiveDateTime, Vec<(DelegationId, Response)>>,
+}
+
+impl Consent {
+    pub fn of(
+        row: &MeetingRow,
+        participants: &[Participant],
+        own: Vec<GatheredAnswer>,
+    ) -> Result<Self, AppError> {
+        let rule = rule_of(row)?;
+        let series = answers(participants);
+        let mut by_session: HashMap<NaiveDateTime, Vec<(DelegationId, Response)>> = HashMap::new();
+        for a in own {
+            by_session
+                .entry(a.original_start_utc)
+                .or_default()
+                .push((DelegationId::from(a.delegation_id), stored(&a.response)?));
+        }
+        Ok(Self {
+            series_agreement: agreement(rule, &series),
+            rule,
+            series,
+            forced: row.confirmation_forced,
+            series_status: row.status()?,
+            own: by_session,
+        })
+    }
+
+    /// The original starts of the sessions answered on their own.
+    pub fn answered_sessions(&self) -> impl Iterator<Item = NaiveDateTime> + '_ {
+        self.own.keys().copied()
+    }
+
+    /// The answers that apply to the session that originally starts at `original`.
+    pub fn answers_to(&self, original: NaiveDateTime) -> Vec<Answer> {
+        match self.own.get(&original) {
+            Some(own) => answers_to_occurrence(&self.series, own),
+            None => self.series.clone(),
+        }
+    }
+
+    /// The status and agreement of one occurrence (as the timeline gives it).
+    pub fn of_occurrence(&self, o: &Occurrence) -> Result<(MeetingStatus, Agreement), AppError> {
+        let own = o
+            .recurrence_id
+            .and_then(|original| self.own.get(&original.naive_utc()));
+        let Some(own) = own else {
+            return Ok((o.status, self.series_agreement.clone()));
+        };
+        let session = agreement(self.rule, &answers_to_occurrence(&self.series, own));
+        let agreed = session.state == AgreementState::Agreed;
+        let status = occurrence_status(self.series_status, Some(o.status), agreed, self.forced);
+        Ok((status, session))
+    }
 }

@@ -185,7 +185,11 @@ pub struct Occurrence {
     pub meeting_id: MeetingId,
     pub title: String,
     pub format: Format,
+    /// The occurrence's: a session with answers of its own follows consent to it.
     pub status: MeetingStatus,
+    /// Consent to this occurrence: the parties' answers to it where they gave one, their
+    /// answers to the series otherwise.
+    pub agreement: Agreement,
     #[schema(value_type = String, format = DateTime)]
     pub start_utc: DateTime<Utc>,
     #[schema(value_type = String, format = DateTime)]

@@ -7,7 +7,7 @@
 
 mod checks;
 mod conflicts;
-mod consent;
+pub(crate) mod consent;
 mod create;
 mod dto;
 pub(crate) mod load;
@@ -16,6 +16,7 @@ mod read;
 pub mod rederive;
 mod respond;
 mod schedule;
+mod sessions;
 mod update;
 
 /// Whether a window read counts cancelled meetings.
@@ -30,6 +31,7 @@ pub use occurrences::{put_occurrence, OccurrenceChange, SeriesOccurrence};
 pub use read::{get, list};
 pub use respond::{cancel, respond};
 pub use schedule::{schedule, MAX_SCHEDULE_DAYS};
+pub use sessions::{respond_to_session, Session, SessionAnswer};
 pub use update::update;
 
 #[cfg(test)]

@@ -178,6 +178,10 @@ pub async fn put_occurrence(
                 },
             )?;
         }
+        // The session takes place at another time: the other parties are asked again for it.
+        if (slot.start_utc, slot.end_utc) != (current_start_utc, current_end_utc) {
+            super::sessions::ask_again_for_session(conn, &id, (original, instance.start_local))?;
+        }
         let timeline = Timeline {
             overrides: overrides_of_one(conn, &id)?,
             ..timeline

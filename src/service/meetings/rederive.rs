@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::service::audit::{self, Entry};
 use crate::store::feed_stamps;
 use crate::store::meetings::{self as rows, MeetingRow};
+use crate::store::occurrence_answers::{self, OccurrenceAnswerRow};
 use crate::store::overrides::{self, OverrideRow};
 use crate::store::{now, participants, stored, write_transaction, DbConnection};
 
@@ -165,6 +166,23 @@ fn rederive_meeting(
         overrides::delete_all(conn, &id)?;
         for o in &derived {
             overrides::insert(conn, o)?;
+        }
+    }
+    // Answers to single sessions are keyed like overrides: by the original start, derived
+    // again from its wall-clock time.
+    let answers = occurrence_answers::of_meetings(conn, &[id.as_str()])?;
+    let rekeyed: Vec<OccurrenceAnswerRow> = answers
+        .iter()
+        .map(|a| OccurrenceAnswerRow {
+            original_start_utc: time::resolve_in_series(a.original_start_local, zone.tz())
+                .naive_utc(),
+            ..a.clone()
+        })
+        .collect();
+    if rekeyed != answers {
+        occurrence_answers::delete_of_meeting(conn, &id)?;
+        for a in &rekeyed {
+            occurrence_answers::put(conn, a)?;
         }
     }
 

@@ -6,11 +6,11 @@ use super::dto::{Meeting, NewResponse};
 use super::load::{audited, load_visible, participants_of_one, view, WithConflicts};
 use crate::domain::agreement::{status_after, AgreementState};
 use crate::domain::meeting::{check_len, MeetingStatus, Response};
-use crate::domain::stored::MeetingId;
+use crate::domain::stored::{DelegationId, MeetingId};
 use crate::error::{AppError, FieldError};
 use crate::service::{check_version, stale, write_row, Context};
 use crate::store::meetings::{self as rows, Versioned};
-use crate::store::{now, participants, Locked, Store};
+use crate::store::{now, participants, DbConnection, Locked, Store};
 
 /// The longest comment of an answer.
 pub const MAX_COMMENT_CHARS: usize = 2_000;
@@ -45,14 +45,8 @@ pub async fn cancel(
     .await
 }
 
-/// A participant delegation answers (its admins and schedulers).
-pub async fn respond(
-    store: &Store,
-    ctx: &Context,
-    id: MeetingId,
-    expected_version: Option<i64>,
-    answer: NewResponse,
-) -> Result<Meeting, AppError> {
+/// An answer is accepted, declined or tentative, with a comment of a bounded length.
+pub(super) fn check_answer(answer: &NewResponse) -> Result<(), AppError> {
     let mut errors = Vec::new();
     if answer.response == Response::Pending {
         errors.push(FieldError::new(
@@ -65,23 +59,43 @@ pub async fn respond(
             errors.push(FieldError::new(f, m));
         }
     }
-    if !errors.is_empty() {
-        return Err(AppError::invalid_fields(errors));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::invalid_fields(errors))
     }
+}
+
+/// The delegation the caller answers for: a participant of the meeting, whose admins and
+/// schedulers answer (asked first: a stale If-Match tells nothing to one who may not).
+pub(super) fn answering(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    id: &MeetingId,
+) -> Result<DelegationId, AppError> {
+    match &ctx.principal.delegation_id {
+        Some(d) if participants::takes_part(conn, id, d)? && ctx.principal.may_schedule_for(d) => {
+            Ok(d.clone())
+        }
+        _ => Err(AppError::Forbidden(
+            "only a participant delegation's admins and schedulers answer".into(),
+        )),
+    }
+}
+
+/// A participant delegation answers (its admins and schedulers).
+pub async fn respond(
+    store: &Store,
+    ctx: &Context,
+    id: MeetingId,
+    expected_version: Option<i64>,
+    answer: NewResponse,
+) -> Result<Meeting, AppError> {
+    check_answer(&answer)?;
     let ctx = ctx.clone();
     write_row(store, Locked::Meeting, id.clone(), move |conn| {
         let row = load_visible(conn, &ctx, &id)?;
-        let delegation = ctx.principal.delegation_id.clone();
-        let answering = match &delegation {
-            Some(d) if participants::takes_part(conn, &id, d)? => Some(d),
-            _ => None,
-        };
-        // Who may answer first: a stale If-Match tells nothing to one who may not.
-        let Some(delegation) = answering.filter(|d| ctx.principal.may_schedule_for(d)) else {
-            return Err(AppError::Forbidden(
-                "only a participant delegation's admins and schedulers answer".into(),
-            ));
-        };
+        let delegation = &answering(conn, &ctx, &id)?;
         check_version(expected_version, row.version)?;
         if row.status()? == MeetingStatus::Cancelled {
             return Err(AppError::Conflict("the meeting is cancelled".into()));

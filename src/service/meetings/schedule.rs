@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::consent::Consent;
 use super::dto::{Occurrence, Schedule};
-use super::load::{override_of, parse_zone, recurrence_error, timeline_of};
+use super::load::{override_of, parse_zone, participant, recurrence_error, timeline_of};
 use crate::domain::meeting::{Format, MeetingStatus};
 use crate::domain::time;
 use crate::domain::zone::TimeZone;
@@ -63,6 +64,7 @@ pub async fn schedule(
                 row,
                 participants,
                 overrides,
+                occurrence_answers,
                 ..
             } in listed
             {
@@ -72,15 +74,22 @@ pub async fn schedule(
                     .collect::<Result<Vec<_>, _>>()?;
                 let timeline = timeline_of(&row, overrides)?;
                 let format = Format::of(participants.len());
+                let participants = participants
+                    .into_iter()
+                    .map(participant)
+                    .collect::<Result<Vec<_>, _>>()?;
+                let consent = Consent::of(&row, &participants, occurrence_answers)?;
                 for o in timeline.between(from, to).map_err(recurrence_error)? {
-                    if o.status == MeetingStatus::Cancelled && cancelled == Cancelled::Excluded {
+                    let (status, agreement) = consent.of_occurrence(&o)?;
+                    if status == MeetingStatus::Cancelled && cancelled == Cancelled::Excluded {
                         continue;
                     }
                     occurrences.push(Occurrence {
                         format,
                         meeting_id: row.meeting_id(),
                         title: row.title.clone(),
-                        status: o.status,
+                        status,
+                        agreement,
                         start_utc: o.start_utc,
                         end_utc: o.end_utc,
                         start_local: time::fmt_local(&time::to_local(o.start_utc, zone.tz())),

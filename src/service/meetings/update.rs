@@ -26,7 +26,7 @@ use crate::service::audit::{self, Entry};
 use crate::service::{check_version, stale, write_row, Context};
 use crate::store::feed_stamps;
 use crate::store::meetings::{self as rows, MeetingRow, MeetingValues, Versioned};
-use crate::store::{overrides, stored, DbConnection, Locked, Store};
+use crate::store::{occurrence_answers, overrides, stored, DbConnection, Locked, Store};
 
 /// Applies a change; raises `sequence` when time, place, status or participants change.
 /// A change of time, place or participants puts every other delegation's answer back to
@@ -280,6 +280,10 @@ fn persist(
     )?;
     for original in &plan.orphaned {
         overrides::delete(conn, &id, original.naive_utc())?;
+    }
+    // Answers to single sessions go with the answers to the series they override.
+    if plan.changes.resets_answers() {
+        occurrence_answers::delete_of_meeting(conn, &id)?;
     }
     if plan.changes.time() {
         let (kept, originals) = (&plan.timeline.overrides, &plan.kept_originals);

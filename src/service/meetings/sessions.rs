@@ -1,0 +1,226 @@
+//! Answers to single occurrences of a series (issue 17): a delegation declines one session of
+//! six, or is asked again for a session that moved. An answer to an occurrence overrides the
+//! delegation's answer to the series for that session only; the session's agreement and status
+//! follow from the answers that apply to it (`domain::agreement::answers_to_occurrence`).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::consent;
+use super::dto::{NewResponse, Participant};
+use super::load::{
+    audited, load_visible, overrides_of_one, participants_of_one, recurrence_error, timeline_of,
+};
+use super::respond::{answering, check_answer};
+use crate::domain::agreement::{
+    agreement, answers_to_occurrence, occurrence_status, Agreement, AgreementState,
+};
+use crate::domain::meeting::{MeetingStatus, ParticipantRole, Response};
+use crate::domain::recurrence::Instance;
+use crate::domain::stored::{DelegationId, MeetingId};
+use crate::domain::time;
+use crate::error::AppError;
+use crate::service::{check_version, stale, write_row, Context};
+use crate::store::meetings::{self as rows, MeetingRow, Versioned};
+use crate::store::occurrence_answers::{self, OccurrenceAnswerRow};
+use crate::store::{now, stored, DbConnection, Locked, Store};
+
+/// A party's answer as it applies to one session.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
+pub struct SessionAnswer {
+    #[schema(value_type = String)]
+    pub delegation_id: DelegationId,
+    pub role: ParticipantRole,
+    pub response: Response,
+    /// True when given for this session (it overrides the answer to the series).
+    pub for_this_session: bool,
+    pub comment: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub responded_at: Option<DateTime<Utc>>,
+}
+
+/// One session of a series with the answers that apply to it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
+pub struct Session {
+    #[schema(value_type = String)]
+    pub meeting_id: MeetingId,
+    /// The session's original start (RFC 3339 UTC): its identity.
+    pub recurrence_id: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub start_utc: DateTime<Utc>,
+    #[schema(value_type = String, format = DateTime)]
+    pub end_utc: DateTime<Utc>,
+    pub status: MeetingStatus,
+    pub agreement: Agreement,
+    pub answers: Vec<SessionAnswer>,
+    /// The series' version after the answer.
+    pub version: i64,
+}
+
+/// A participant delegation answers one session of a series (its admins and schedulers).
+pub async fn respond_to_session(
+    store: &Store,
+    ctx: &Context,
+    id: MeetingId,
+    original: DateTime<Utc>,
+    expected_version: Option<i64>,
+    answer: NewResponse,
+) -> Result<Session, AppError> {
+    check_answer(&answer)?;
+    let ctx = ctx.clone();
+    write_row(store, Locked::Meeting, id.clone(), move |conn| {
+        let row = load_visible(conn, &ctx, &id)?;
+        let instance = occurrence(conn, &row, original)?;
+        let delegation = answering(conn, &ctx, &id)?;
+        check_version(expected_version, row.version)?;
+        let status = session(conn, &row, original, &instance)?.status;
+        if status == MeetingStatus::Cancelled {
+            return Err(AppError::Conflict("the session is cancelled".into()));
+        }
+        occurrence_answers::put(
+            conn,
+            &OccurrenceAnswerRow {
+                meeting_id: id.as_str().to_owned(),
+                original_start_utc: original.naive_utc(),
+                original_start_local: instance.start_local,
+                delegation_id: delegation.as_str().to_owned(),
+                response: answer.response.as_str().to_owned(),
+                comment: answer.comment.clone(),
+                responded_at: Some(now()),
+            },
+        )?;
+        let versioned = Versioned {
+            id: &id,
+            version: row.version,
+        };
+        if rows::touch(conn, versioned)? == 0 {
+            return Err(stale(expected_version, row.version));
+        }
+        let summary = format!(
+            "{} to the session of {} of '{}'",
+            answer.response.as_str(),
+            time::fmt_instant(&original),
+            row.title
+        );
+        audited(conn, &ctx, &id, "meeting.respond_session", summary)?;
+        let row = load_visible(conn, &ctx, &id)?;
+        session(conn, &row, original, &instance)
+    })
+    .await
+}
+
+/// The occurrence of the series that starts (originally) at `original`; 404 otherwise.
+fn occurrence(
+    conn: &mut DbConnection,
+    row: &MeetingRow,
+    original: DateTime<Utc>,
+) -> Result<Instance, AppError> {
+    let timeline = timeline_of(row, overrides_of_one(conn, &row.meeting_id())?)?;
+    timeline
+        .series
+        .as_ref()
+        .map(|s| s.occurrence_at(original))
+        .transpose()
+        .map_err(recurrence_error)?
+        .flatten()
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "{} is not an occurrence of this meeting",
+                time::fmt_instant(&original)
+            ))
+        })
+}
+
+/// The session as it stands: where it takes place, its status and the answers to it.
+fn session(
+    conn: &mut DbConnection,
+    row: &MeetingRow,
+    original: DateTime<Utc>,
+    instance: &Instance,
+) -> Result<Session, AppError> {
+    let id = row.meeting_id();
+    let participants = participants_of_one(conn, &id)?;
+    let own: Vec<OccurrenceAnswerRow> = occurrence_answers::of_meetings(conn, &[id.as_str()])?
+        .into_iter()
+        .filter(|a| a.original_start_utc == original.naive_utc())
+        .collect();
+    let overrides = overrides_of_one(conn, &id)?;
+    let own_override = overrides.iter().find(|o| o.original_start_utc == original);
+    let (start_utc, end_utc) = own_override
+        .and_then(|o| o.moved)
+        .unwrap_or((instance.start_utc, instance.end_utc));
+    let given: Vec<(DelegationId, Response)> = own
+        .iter()
+        .map(|a| {
+            Ok((
+                DelegationId::from(a.delegation_id.clone()),
+                stored(&a.response)?,
+            ))
+        })
+        .collect::<Result<_, AppError>>()?;
+    let answers = answers_to_occurrence(&consent::answers(&participants), &given);
+    let agreement = agreement(consent::rule_of(row)?, &answers);
+    let series_status = row.status()?;
+    let own_status = own_override.and_then(|o| o.status);
+    let status = if given.is_empty() {
+        own_status.unwrap_or(series_status)
+    } else {
+        let agreed = agreement.state == AgreementState::Agreed;
+        occurrence_status(series_status, own_status, agreed, row.confirmation_forced)
+    };
+    Ok(Session {
+        meeting_id: id,
+        recurrence_id: time::fmt_instant(&original),
+        start_utc,
+        end_utc,
+        status,
+        agreement,
+        answers: participants
+            .into_iter()
+            .zip(&answers)
+            .map(|(p, a): (Participant, _)| {
+                let mine = own
+                    .iter()
+                    .find(|o| o.delegation_id == p.delegation_id.as_str());
+                SessionAnswer {
+                    response: a.response,
+                    for_this_session: mine.is_some(),
+                    comment: mine.map_or(p.comment.clone(), |o| o.comment.clone()),
+                    responded_at: mine
+                        .map_or(p.responded_at, |o| o.responded_at.map(|t| t.and_utc())),
+                    delegation_id: p.delegation_id,
+                    role: p.role,
+                }
+            })
+            .collect(),
+        version: row.version,
+    })
+}
+
+/// A session moved: the parties other than the host are asked again for it (their answers to
+/// it go back to `pending`, overriding their answers to the series).
+pub(super) fn ask_again_for_session(
+    conn: &mut DbConnection,
+    id: &MeetingId,
+    (original, original_local): (DateTime<Utc>, NaiveDateTime),
+) -> Result<(), AppError> {
+    for p in participants_of_one(conn, id)? {
+        if p.role == ParticipantRole::Host {
+            continue;
+        }
+        occurrence_answers::put(
+            conn,
+            &OccurrenceAnswerRow {
+                meeting_id: id.as_str().to_owned(),
+                original_start_utc: original.naive_utc(),
+                original_start_local: original_local,
+                delegation_id: p.delegation_id.as_str().to_owned(),
+                response: Response::Pending.as_str().to_owned(),
+                comment: None,
+                responded_at: None,
+            },
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! Answers to single sessions of a series (issue 17): a delegation declines one session of six;
+//! the schedule, the feed and the session's own agreement show it for that session only. A
+//! session moved is asked again; a change of the whole series asks everything again.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{TestApp, World};
+use crate::on_both_backends;
+
+on_both_backends!(a_session_declined_is_declined_for_that_session_only);
+
+const SESSIONS: &str = "/api/v1/schedule?from=2027-01-01T00:00:00Z&to=2027-03-01T00:00:00Z&tz=UTC";
+
+/// Each session of `id` in the schedule as (recurrence_id, status, agreement state).
+async fn sessions(app: &TestApp, token: &str, id: &str) -> Vec<(String, String, String)> {
+    let schedule = app.expect(200, "GET", SESSIONS, Some(token), None).await;
+    schedule["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["meeting_id"] == id)
+        .map(|o| {
+            (
+                o["recurrence_id"].as_str().unwrap().to_owned(),
+                o["status"].as_str().unwrap().to_owned(),
+                o["agreement"]["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn session(recurrence_id: &str, status: &str, state: &str) -> (String, String, String) {
+    (recurrence_id.into(), status.into(), state.into())
+}
+
+/// The VEVENT of the calendar whose RECURRENCE-ID is `local` (unfolded).
+fn vevent_for(ics: &str, local: &str) -> String {
+    let text = ics.replace("\r\n ", "");
+    text.split("BEGIN:VEVENT")
+        .find(|e| e.contains(&format!("RECURRENCE-ID;TZID=Europe/Zurich:{local}")))
+        .unwrap_or_else(|| panic!("no VEVENT for {local} in {text}"))
+        .to_owned()
+}
+
+async fn answer_session(app: &TestApp, w: &World, id: &str, original: &str, body: Value) -> Value {
+    app.expect(
+        200,
+        "POST",
+        &format!("/api/v1/meetings/{id}/occurrences/{original}/response"),
+        Some(w.token("b-scheduler")),
+        Some(body),
+    )
+    .await
+}
+
+async fn a_session_declined_is_declined_for_that_session_only(app: TestApp) {
+    let w = app.world().await;
+    // Six Tuesdays, 10:00 in Geneva (09:00Z in winter).
+    let series = app
+        .expect(
+            201,
+            "POST",
+            "/api/v1/meetings",
+            Some(w.token("a-scheduler")),
+            Some(json!({"title": "Weekly consultations", "participants": [w.b],
+                "time_zone": "Europe/Zurich", "start": "2027-01-05T10:00", "end": "2027-01-05T11:00",
+                "recurrence": "FREQ=WEEKLY;BYDAY=TU;COUNT=6"})),
+        )
+        .await;
+    let id = series["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/meetings/{id}");
+    app.expect(
+        200,
+        "POST",
+        &format!("{path}/response"),
+        Some(w.token("b-scheduler")),
+        Some(json!({"response": "accepted"})),
+    )
+    .await;
+
+    // B declines the third session.
+    let declined = answer_session(
+        &app,
+        &w,
+        &id,
+        "2027-01-19T09:00:00Z",
+        json!({"response": "declined", "comment": "National holiday"}),
+    )
+    .await;
+    assert_eq!(declined["status"], "proposed");
+    assert_eq!(declined["agreement"]["state"], "declined");
+    let b = &declined["answers"][1];
+    assert_eq!(
+        (
+            b["delegation_id"].as_str(),
+            b["response"].as_str(),
+            b["for_this_session"].as_bool()
+        ),
+        (Some(w.b.as_str()), Some("declined"), Some(true))
+    );
+    assert_eq!(b["comment"], "National holiday");
+    let a = &declined["answers"][0];
+    assert_eq!(
+        (a["response"].as_str(), a["for_this_session"].as_bool()),
+        (Some("accepted"), Some(false))
+    );
+
+    // Refused: no such session, a viewer, a non-answer; nothing changed by them.
+    for (who, original, body, status) in [
+        (
+            "b-scheduler",
+            "2027-01-20T09:00:00Z",
+            json!({"response": "declined"}),
+            404,
+        ),
+        (
+            "b-scheduler",
+            "not-an-instant",
+            json!({"response": "declined"}),
+            404,
+        ),
+        (
+            "b-viewer",
+            "2027-01-26T09:00:00Z",
+            json!({"response": "declined"}),
+            403,
+        ),
+        (
+            "b-scheduler",
+            "2027-01-26T09:00:00Z",
+            json!({"response": "pending"}),
+            422,
+        ),
+    ] {
+        let response = app
+            .call(
+                "POST",
+                &format!("{path}/occurrences/{original}/response"),
+                Some(w.token(who)),
+                Some(body),
+            )
+            .await;
+        assert_eq!(response.status(), status, "{who} {original}");
+    }
+
+    // The schedule: that session alone is declined (and not confirmed).
+    let viewer = w.token("b-viewer");
+    let agreed = |at: &str| session(at, "confirmed", "agreed");
+    assert_eq!(
+        sessions(&app, viewer, &id).await,
+        [
+            agreed("2027-01-05T09:00:00Z"),
+            agreed("2027-01-12T09:00:00Z"),
+            session("2027-01-19T09:00:00Z", "proposed", "declined"),
+            agreed("2027-01-26T09:00:00Z"),
+            agreed("2027-02-02T09:00:00Z"),
+            agreed("2027-02-09T09:00:00Z"),
+        ]
+    );
+    // The feed: the series accepted, that session declined and tentative.
+    let ics = app
+        .call("GET", &format!("{path}.ics"), Some(viewer), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let third = vevent_for(&ics, "20270119T100000");
+    assert!(
+        third.contains("PARTSTAT=DECLINED") && third.contains("STATUS:TENTATIVE"),
+        "{third}"
+    );
+    let master = ics
+        .replace("\r\n ", "")
+        .split("BEGIN:VEVENT")
+        .find(|e| e.contains("RRULE:FREQ=WEEKLY"))
+        .unwrap()
+        .to_owned();
+    assert!(!master.contains("PARTSTAT=DECLINED") && master.contains("STATUS:CONFIRMED"));
+
+    // A session moved: B is asked again for it, and for it only.
+    app.expect(
+        200,
+        "PUT",
+        &format!("{path}/occurrences/2027-02-02T09:00:00Z"),
+        Some(w.token("a-scheduler")),
+        Some(json!({"start": "2027-02-02T14:00", "end": "2027-02-02T15:00"})),
+    )
+    .await;
+    let now = sessions(&app, viewer, &id).await;
+    assert_eq!(
+        now[4],
+        session("2027-02-02T09:00:00Z", "proposed", "awaiting")
+    );
+    assert_eq!(now[3], agreed("2027-01-26T09:00:00Z"));
+    assert_eq!(
+        now[2],
+        session("2027-01-19T09:00:00Z", "proposed", "declined")
+    );
+    let moved = vevent_for(
+        &app.call("GET", &format!("{path}.ics"), Some(viewer), None)
+            .await
+            .text()
+            .await
+            .unwrap(),
+        "20270202T100000",
+    );
+    assert!(moved.contains("PARTSTAT=NEEDS-ACTION"), "{moved}");
+    // B accepts the moved session: agreed again.
+    answer_session(
+        &app,
+        &w,
+        &id,
+        "2027-02-02T09:00:00Z",
+        json!({"response": "accepted"}),
+    )
+    .await;
+    assert_eq!(
+        sessions(&app, viewer, &id).await[4],
+        session("2027-02-02T09:00:00Z", "confirmed", "agreed")
+    );
+
+    // The whole series moves to another venue: every answer is asked again, the sessions'
+    // own ones too.
+    app.expect(
+        200,
+        "PATCH",
+        &path,
+        Some(w.token("a-scheduler")),
+        Some(json!({"location": "Villa La Grange"})),
+    )
+    .await;
+    let all = sessions(&app, viewer, &id).await;
+    assert!(
+        all.iter()
+            .all(|(_, status, state)| status == "proposed" && state == "awaiting"),
+        "{all:?}"
+    );
+}
