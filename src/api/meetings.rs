@@ -7,13 +7,13 @@ use utoipa::IntoParams;
 use super::auth::Caller;
 use super::body::Json;
 use super::problem::Problem;
-use super::{create_body, created, if_match, with_etag, AppState};
+use super::{create_body, created, if_match, with_etag, AppState, PageQuery};
 use crate::domain::meeting::MeetingStatus;
 use crate::domain::stored::{ChannelId, ForumId, MeetingId};
 use crate::domain::time;
 use crate::error::{AppError, FieldError};
 use crate::service::meetings::{
-    self, Cancelled, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse,
+    self, Cancelled, HistoryEntry, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse,
     OccurrenceChange, OnConflict, Schedule, SeriesOccurrence, Session,
 };
 use crate::service::{Page, PageRequest};
@@ -114,6 +114,15 @@ fn only_me(field: &str, value: Option<&str>) -> Result<bool, AppError> {
             "takes `me` only",
         )])),
     }
+}
+
+/// Why a meeting is cancelled.
+#[derive(Deserialize, IntoParams, Debug)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CancelQuery {
+    /// Kept in the meeting's history, shown to every participant (at most 2,000 characters).
+    pub reason: Option<String>,
 }
 
 /// The meetings the caller may see, by start time.
@@ -222,7 +231,7 @@ pub async fn update(
     operation_id = "cancel_meeting",
     tag = "meetings",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "Meeting id"), ("If-Match" = Option<String>, Header)),
+    params(("id" = String, Path, description = "Meeting id"), ("If-Match" = Option<String>, Header), CancelQuery),
     responses(
         (status = 200, description = "Cancelled", body = Meeting),
         (status = 403, description = "Visible, but not the caller's to cancel", body = Problem, content_type = "application/problem+json"),
@@ -236,9 +245,12 @@ pub async fn cancel(
     caller: Caller,
     req: HttpRequest,
     id: web::Path<MeetingId>,
+    query: web::Query<CancelQuery>,
 ) -> Result<HttpResponse, AppError> {
     let expected = if_match(&req)?;
-    let meeting = meetings::cancel(&state.store, &caller.0, id.into_inner(), expected).await?;
+    let reason = query.into_inner().reason;
+    let meeting =
+        meetings::cancel(&state.store, &caller.0, id.into_inner(), expected, reason).await?;
     Ok(with_etag(HttpResponse::Ok(), meeting.version).json(&meeting))
 }
 
@@ -410,4 +422,30 @@ pub async fn respond_to_session(
     )
     .await?;
     Ok(with_etag(HttpResponse::Ok(), session.version).json(&session))
+}
+
+/// A meeting's history, oldest first: every change, who made it (delegation, user), when, what
+/// changed (before and after), the reason and comment given. For the users of its participant
+/// delegations; a comment a delegation marked internal is shown to its own users only.
+#[utoipa::path(
+    operation_id = "meeting_history",
+    tag = "meetings",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Meeting id"), PageQuery),
+    responses(
+        (status = 200, description = "One page of the history", body = Page<HistoryEntry>),
+        (status = 404, description = "No such meeting, or the caller's delegation does not take part", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid page", body = Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/meetings/{id}/history")]
+pub async fn history(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<MeetingId>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = query.request()?;
+    Ok(HttpResponse::Ok()
+        .json(meetings::history(&state.store, &caller.0, id.into_inner(), page).await?))
 }

@@ -317,6 +317,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(meetings::respond)
             .service(meetings::put_occurrence)
             .service(meetings::respond_to_session)
+            .service(meetings::history)
             .service(meetings::schedule)
             .service(channels::create)
             .service(channels::list)

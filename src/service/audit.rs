@@ -36,6 +36,16 @@ pub fn record(
     actor: &Actor,
     entry: Entry<'_>,
 ) -> diesel::QueryResult<String> {
+    record_detailed(conn, actor, entry, None)
+}
+
+/// Appends `entry` with what it changed (JSON, for a meeting's history).
+pub fn record_detailed(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    entry: Entry<'_>,
+    details: Option<&str>,
+) -> diesel::QueryResult<String> {
     let mut parties = entry.parties;
     parties.sort();
     parties.dedup();
@@ -50,6 +60,7 @@ pub fn record(
             entity_id: entry.entity_id,
             summary: &entry.summary,
             parties: &parties,
+            details,
         },
     )
 }

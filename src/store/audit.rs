@@ -18,6 +18,8 @@ pub struct NewEntry<'a> {
     pub summary: &'a str,
     /// The delegations party to the change (each once): their admins may read the entry.
     pub parties: &'a [DelegationId],
+    /// What changed, as JSON (a meeting's history reads it).
+    pub details: Option<&'a str>,
 }
 
 /// Appends an entry and its parties; answers the entry's id.
@@ -34,6 +36,7 @@ pub fn insert(conn: &mut DbConnection, entry: &NewEntry<'_>) -> QueryResult<Stri
             audit_log::entity_id.eq(entry.entity_id),
             audit_log::summary.eq(entry.summary),
             audit_log::request_id.eq(entry.request_id),
+            audit_log::details.eq(entry.details),
         ))
         .execute(conn)?;
     for delegation_id in entry.parties {
@@ -60,6 +63,7 @@ pub struct AuditRow {
     pub entity_id: String,
     pub summary: String,
     pub request_id: Option<String>,
+    pub details: Option<String>,
 }
 
 /// Which entries to list: `scope` limits them to one delegation's (through `audit_parties`).
@@ -75,22 +79,30 @@ pub struct AuditQuery {
     pub limit: i64,
 }
 
+/// The entries with their actors' usernames, as `AuditRow` reads them.
+macro_rules! entries {
+    () => {
+        audit_log::table
+            .left_join(users::table.on(users::id.nullable().eq(audit_log::actor_user_id)))
+            .select((
+                audit_log::id,
+                audit_log::occurred_at,
+                audit_log::actor_user_id,
+                users::username.nullable(),
+                audit_log::actor_delegation_id,
+                audit_log::action,
+                audit_log::entity_type,
+                audit_log::entity_id,
+                audit_log::summary,
+                audit_log::request_id,
+                audit_log::details,
+            ))
+    };
+}
+
 /// Newest first.
 pub fn list(conn: &mut DbConnection, q: &AuditQuery) -> QueryResult<Vec<AuditRow>> {
-    let mut query = audit_log::table
-        .left_join(users::table.on(users::id.nullable().eq(audit_log::actor_user_id)))
-        .select((
-            audit_log::id,
-            audit_log::occurred_at,
-            audit_log::actor_user_id,
-            users::username.nullable(),
-            audit_log::actor_delegation_id,
-            audit_log::action,
-            audit_log::entity_type,
-            audit_log::entity_id,
-            audit_log::summary,
-            audit_log::request_id,
-        ))
+    let mut query = entries!()
         .order(audit_log::id.desc())
         .limit(q.limit)
         .into_boxed();
@@ -117,6 +129,25 @@ pub fn list(conn: &mut DbConnection, q: &AuditQuery) -> QueryResult<Vec<AuditRow
     }
     if let Some(before) = &q.before {
         query = query.filter(audit_log::id.lt(before.clone()));
+    }
+    query.load(conn)
+}
+
+/// A meeting's entries, oldest first, after `after` (a history page).
+pub fn history_of(
+    conn: &mut DbConnection,
+    meeting_id: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<AuditRow>> {
+    let mut query = entries!()
+        .filter(audit_log::entity_type.eq("meeting"))
+        .filter(audit_log::entity_id.eq(meeting_id.to_owned()))
+        .order(audit_log::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(audit_log::id.gt(after.to_owned()));
     }
     query.load(conn)
 }

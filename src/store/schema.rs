@@ -49,6 +49,7 @@ diesel::table! {
         entity_id -> Text,
         summary -> Text,
         request_id -> Nullable<Text>,
+        details -> Nullable<Text>,
     }
 }
 

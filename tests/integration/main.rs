@@ -17,6 +17,7 @@ mod dst_occurrences;
 mod feed_queries;
 mod feed_validator;
 mod forums;
+mod history;
 mod hostile_input;
 mod identity;
 mod login_addresses;

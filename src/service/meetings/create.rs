@@ -9,9 +9,10 @@ use super::checks::{
 use super::conflicts::{conflicts, refuse_if_rejected};
 use super::consent;
 use super::dto::{Created, NewMeeting, OnConflict};
+use super::history::Details;
 use super::load::{load_visible, parse_local, parse_zone, recurrence_error, slot_error};
 use super::load::{participants_of_one, with_channels};
-use crate::domain::agreement::{agreement, AgreementRule};
+use crate::domain::agreement::{agreement, AgreementRule, AgreementRuleDto};
 use crate::domain::edit::{check_forum_confidentiality, new_series, Change, ChangeSet};
 use crate::domain::meeting::{Confidentiality, MeetingStatus, Slot};
 use crate::domain::recurrence::Timeline;
@@ -143,7 +144,19 @@ pub async fn create(
                 let empty = HashMap::new();
                 write_participants(conn, (&id, &host), &set, &empty, (values.span, series))?;
                 feed_stamps::meeting_changed(conn, &id, Vec::new())?;
-                audit::record(
+                let mut details = Details::default();
+                let none = Option::<()>::None;
+                details.change("title", none, &values.title);
+                details.change("time_zone", none, zone.name());
+                details.change("start", none, time::fmt_local(&slot.start_local));
+                details.change("end", none, time::fmt_local(&slot.end_local));
+                details.change("recurrence", none, &values.recurrence);
+                details.change("location", none, &values.location);
+                details.change("status", none, status);
+                details.change("participants", none, &set);
+                details.change("agreement_rule", none, AgreementRuleDto::from(rule));
+                details.change("confirmation_forced", none, forced);
+                audit::record_detailed(
                     conn,
                     &ctx.actor(),
                     Entry {
@@ -159,6 +172,7 @@ pub async fn create(
                         ),
                         parties: set.clone(),
                     },
+                    Some(&details.to_json()),
                 )?;
                 let row = load_visible(conn, &ctx, &id)?;
                 let participants = participants_of_one(conn, &id)?;

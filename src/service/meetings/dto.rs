@@ -175,7 +175,12 @@ pub struct MeetingPatch {
 pub struct NewResponse {
     /// `accepted`, `declined` or `tentative`.
     pub response: Response,
+    /// Shown with the answer to every party (in the meeting and its history), unless
+    /// `internal`.
     pub comment: Option<String>,
+    /// The comment is for your own delegation: kept in the meeting's history, shown to its
+    /// users only (not with the answer).
+    pub internal: Option<bool>,
 }
 
 /// One occurrence in `/schedule`.

@@ -293,17 +293,18 @@ fn hide_channels_from_outsiders(ctx: &Context, meetings: &mut [Meeting]) {
     }
 }
 
-/// Records a change of meeting `id` for every party, then answers the meeting as it now is.
+/// Records a change of meeting `id` for every party (with what it changed, for its history),
+/// then answers the meeting as it now is.
 pub fn audited(
     conn: &mut DbConnection,
     ctx: &Context,
     id: &MeetingId,
-    action: &str,
-    summary: String,
+    (action, summary): (&str, String),
+    details: &super::history::Details,
 ) -> Result<Meeting, AppError> {
     feed_stamps::meeting_changed(conn, id, Vec::new())?;
     let parties = participants::delegations_of(conn, id)?;
-    audit::record(
+    audit::record_detailed(
         conn,
         &ctx.actor(),
         Entry {
@@ -313,6 +314,7 @@ pub fn audited(
             summary,
             parties,
         },
+        Some(&details.to_json()),
     )?;
     let row = load_visible(conn, ctx, id)?;
     view(conn, ctx, row, WithConflicts::No)

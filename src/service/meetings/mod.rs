@@ -10,6 +10,7 @@ mod conflicts;
 pub(crate) mod consent;
 mod create;
 mod dto;
+pub mod history;
 pub(crate) mod load;
 mod occurrences;
 mod read;
@@ -27,6 +28,7 @@ pub use dto::{
     Conflict, Created, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse, Occurrence,
     OnConflict, Participant, Schedule,
 };
+pub use history::{history, HistoryEntry};
 pub use occurrences::{put_occurrence, OccurrenceChange, SeriesOccurrence};
 pub use read::{get, list};
 pub use respond::{cancel, respond};

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::checks::authorize_host;
+use super::history::Details;
 use super::load::{
     load_visible, overrides_of_one, parse_local, recurrence_error, slot_error, timeline_of,
 };
@@ -199,7 +200,23 @@ pub async fn put_occurrence(
         feed_stamps::meeting_changed(conn, &id, Vec::new())?;
         let status = own_status.unwrap_or(series_status);
         let parties = participants::delegations_of(conn, &id)?;
-        audit::record(
+        let mut details = Details {
+            recurrence_id: Some(time::fmt_instant(&original)),
+            ..Details::default()
+        };
+        details.change(
+            "start",
+            time::fmt_local(&current_start),
+            time::fmt_local(&slot.start_local),
+        );
+        details.change(
+            "end",
+            time::fmt_local(&current_end),
+            time::fmt_local(&slot.end_local),
+        );
+        let status_before = existing.as_ref().and_then(|o| o.status);
+        details.change("status", status_before.unwrap_or(series_status), status);
+        audit::record_detailed(
             conn,
             &ctx.actor(),
             Entry {
@@ -223,6 +240,7 @@ pub async fn put_occurrence(
                 ),
                 parties,
             },
+            Some(&details.to_json()),
         )?;
         Ok(SeriesOccurrence {
             meeting_id: id.clone(),

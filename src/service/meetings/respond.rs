@@ -3,6 +3,7 @@
 use super::checks::authorize_host;
 use super::consent;
 use super::dto::{Meeting, NewResponse};
+use super::history::Details;
 use super::load::{audited, load_visible, participants_of_one, view, WithConflicts};
 use crate::domain::agreement::{status_after, AgreementState};
 use crate::domain::meeting::{check_len, MeetingStatus, Response};
@@ -15,14 +16,24 @@ use crate::store::{now, participants, DbConnection, Locked, Store};
 /// The longest comment of an answer.
 pub const MAX_COMMENT_CHARS: usize = 2_000;
 
+/// The longest reason given for a cancellation.
+pub const MAX_REASON_CHARS: usize = 2_000;
+
 /// Cancels: the meeting stays, with status `cancelled` and a raised `sequence`, and is
-/// exported as cancelled. Cancelling a cancelled meeting changes nothing.
+/// exported as cancelled; the reason, if given, is kept in its history. Cancelling a
+/// cancelled meeting changes nothing.
 pub async fn cancel(
     store: &Store,
     ctx: &Context,
     id: MeetingId,
     expected_version: Option<i64>,
+    reason: Option<String>,
 ) -> Result<Meeting, AppError> {
+    let reason = reason.filter(|r| !r.trim().is_empty());
+    if let Some(reason) = &reason {
+        check_len("reason", reason, MAX_REASON_CHARS, true)
+            .map_err(|(f, m)| AppError::invalid_fields(vec![FieldError::new(f, m)]))?;
+    }
     let ctx = ctx.clone();
     write_row(store, Locked::Meeting, id.clone(), move |conn| {
         let row = load_visible(conn, &ctx, &id)?;
@@ -40,7 +51,12 @@ pub async fn cancel(
             return Err(stale(expected_version, row.version));
         }
         let summary = format!("meeting '{}' cancelled", row.title);
-        audited(conn, &ctx, &id, "meeting.cancel", summary)
+        let mut details = Details {
+            reason: reason.clone(),
+            ..Details::default()
+        };
+        details.change("status", row.status()?, MeetingStatus::Cancelled);
+        audited(conn, &ctx, &id, ("meeting.cancel", summary), &details)
     })
     .await
 }
@@ -63,6 +79,15 @@ pub(super) fn check_answer(answer: &NewResponse) -> Result<(), AppError> {
         Ok(())
     } else {
         Err(AppError::invalid_fields(errors))
+    }
+}
+
+/// What an answer records in the history: its comment (internal or not).
+pub(super) fn answer_details(answer: &NewResponse) -> Details {
+    Details {
+        comment: answer.comment.clone().filter(|c| !c.trim().is_empty()),
+        internal: answer.internal.unwrap_or(false),
+        ..Details::default()
     }
 }
 
@@ -100,9 +125,15 @@ pub async fn respond(
         if row.status()? == MeetingStatus::Cancelled {
             return Err(AppError::Conflict("the meeting is cancelled".into()));
         }
+        let before = participants_of_one(conn, &id)?
+            .into_iter()
+            .find(|p| &p.delegation_id == delegation)
+            .map(|p| p.response);
         let response = answer.response.as_str();
-        let comment = answer.comment.as_deref();
-        participants::set_response(conn, &id, delegation, response, comment, now())?;
+        let internal = answer.internal.unwrap_or(false);
+        // An internal comment goes to the history only, for the delegation's own users.
+        let shown = answer.comment.as_deref().filter(|_| !internal);
+        participants::set_response(conn, &id, delegation, response, shown, now())?;
         // The status follows consent: agreed → confirmed, agreement lost → proposed (unless
         // the host's admin forced it).
         let agreement = consent::agreement_of(&row, &participants_of_one(conn, &id)?)?;
@@ -129,7 +160,12 @@ pub async fn respond(
                 status.as_str()
             ));
         }
-        audited(conn, &ctx, &id, "meeting.respond", summary)
+        let mut details = answer_details(&answer);
+        details.change("response", before, answer.response);
+        if status != was {
+            details.change("status", was, status);
+        }
+        audited(conn, &ctx, &id, ("meeting.respond", summary), &details)
     })
     .await
 }

@@ -12,7 +12,7 @@ use super::dto::{NewResponse, Participant};
 use super::load::{
     audited, load_visible, overrides_of_one, participants_of_one, recurrence_error, timeline_of,
 };
-use super::respond::{answering, check_answer};
+use super::respond::{answer_details, answering, check_answer};
 use crate::domain::agreement::{
     agreement, answers_to_occurrence, occurrence_status, Agreement, AgreementState,
 };
@@ -74,8 +74,8 @@ pub async fn respond_to_session(
         let instance = occurrence(conn, &row, original)?;
         let delegation = answering(conn, &ctx, &id)?;
         check_version(expected_version, row.version)?;
-        let status = session(conn, &row, original, &instance)?.status;
-        if status == MeetingStatus::Cancelled {
+        let before = session(conn, &row, original, &instance)?;
+        if before.status == MeetingStatus::Cancelled {
             return Err(AppError::Conflict("the session is cancelled".into()));
         }
         occurrence_answers::put(
@@ -86,7 +86,11 @@ pub async fn respond_to_session(
                 original_start_local: instance.start_local,
                 delegation_id: delegation.as_str().to_owned(),
                 response: answer.response.as_str().to_owned(),
-                comment: answer.comment.clone(),
+                // An internal comment goes to the history only.
+                comment: answer
+                    .comment
+                    .clone()
+                    .filter(|_| answer.internal != Some(true)),
                 responded_at: Some(now()),
             },
         )?;
@@ -103,7 +107,20 @@ pub async fn respond_to_session(
             time::fmt_instant(&original),
             row.title
         );
-        audited(conn, &ctx, &id, "meeting.respond_session", summary)?;
+        let mut details = answer_details(&answer);
+        details.recurrence_id = Some(time::fmt_instant(&original));
+        let was = before
+            .answers
+            .iter()
+            .find(|a| a.delegation_id == delegation);
+        details.change("response", was.map(|a| a.response), answer.response);
+        audited(
+            conn,
+            &ctx,
+            &id,
+            ("meeting.respond_session", summary),
+            &details,
+        )?;
         let row = load_visible(conn, &ctx, &id)?;
         session(conn, &row, original, &instance)
     })

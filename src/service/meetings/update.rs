@@ -10,12 +10,13 @@ use super::checks::{
 use super::conflicts::{conflicts, refuse_if_rejected};
 use super::consent;
 use super::dto::{Meeting, MeetingPatch, OnConflict, Participant};
+use super::history::Details;
 use super::load::{
     load_visible, overrides_of_one, parse_local, parse_zone, participants_of_one, recurrence_error,
     with_channels,
 };
 use super::occurrences::restate_overrides;
-use crate::domain::agreement::{agreement, AgreementRule};
+use crate::domain::agreement::{agreement, AgreementRule, AgreementRuleDto};
 use crate::domain::edit::{plan_update, Change, Current, Edit, UpdatePlan};
 use crate::domain::meeting::{MeetingStatus, ParticipantRole};
 use crate::domain::stored::{DelegationId, MeetingId};
@@ -141,8 +142,13 @@ pub async fn update(
         };
         persist(conn, (&row, expected_version), &plan, &consented)?;
         feed_stamps::meeting_changed(conn, &id, stamped)?;
+        let current_view = Before {
+            current: &current,
+            rule: consent::rule_of(&row)?,
+            forced: row.confirmation_forced,
+        };
         let mut parties: Vec<DelegationId> = plan.participants.clone();
-        parties.extend(current.participants);
+        parties.extend(current.participants.iter().cloned());
         let mut changed = plan.changes.labels();
         if status != current.status && !plan.changes.contains(Change::Status) {
             changed.push("status (consent)");
@@ -156,7 +162,8 @@ pub async fn update(
         if !plan.orphaned.is_empty() {
             changed.push("overrides removed");
         }
-        audit::record(
+        let details = update_details(&current_view, &plan, (status, forced, rule));
+        audit::record_detailed(
             conn,
             &ctx.actor(),
             Entry {
@@ -170,6 +177,7 @@ pub async fn update(
                 },
                 parties,
             },
+            Some(&details.to_json()),
         )?;
         let row = load_visible(conn, &ctx, &id)?;
         let found = match found {
@@ -185,6 +193,51 @@ pub async fn update(
         Ok(meeting)
     })
     .await
+}
+
+/// The meeting before a change, as its history records it.
+struct Before<'a> {
+    current: &'a Current,
+    rule: AgreementRule,
+    forced: bool,
+}
+
+/// What a change changed, field by field (the meeting's history).
+fn update_details(
+    before: &Before<'_>,
+    plan: &UpdatePlan,
+    (status, forced, rule): (MeetingStatus, bool, AgreementRule),
+) -> Details {
+    let c = before.current;
+    let mut d = Details::default();
+    d.change("title", &c.title, &plan.title);
+    d.change("description", &c.description, &plan.description);
+    d.change("time_zone", c.zone.name(), plan.zone.name());
+    d.change(
+        "start",
+        time::fmt_local(&c.start_local),
+        time::fmt_local(&plan.slot.start_local),
+    );
+    d.change(
+        "end",
+        time::fmt_local(&c.end_local),
+        time::fmt_local(&plan.slot.end_local),
+    );
+    let rule_now = plan.timeline.series.as_ref().map(|s| s.rule().as_str());
+    d.change("recurrence", c.recurrence.as_deref(), rule_now);
+    d.change("location", &c.location, &plan.location);
+    d.change("status", c.status, status);
+    d.change("confidentiality", c.confidentiality, plan.confidentiality);
+    d.change("participants", &c.participants, &plan.participants);
+    d.change("channel_id", &c.channel_id, &plan.channel_id);
+    d.change("forum_id", &c.forum_id, &plan.forum_id);
+    d.change(
+        "agreement_rule",
+        AgreementRuleDto::from(before.rule),
+        AgreementRuleDto::from(rule),
+    );
+    d.change("confirmation_forced", before.forced, forced);
+    d
 }
 
 /// The stored meeting in domain terms.
