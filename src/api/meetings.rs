@@ -1,6 +1,6 @@
 //! `/meetings` and `/schedule`.
 
-use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -14,7 +14,7 @@ use crate::domain::time;
 use crate::error::{AppError, FieldError};
 use crate::service::meetings::{
     self, Cancelled, HistoryEntry, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse,
-    OccurrenceChange, OnConflict, Schedule, SeriesOccurrence, Session,
+    OnConflict, Schedule,
 };
 use crate::service::{Page, PageRequest};
 
@@ -333,95 +333,6 @@ pub async fn schedule(
     let schedule =
         meetings::schedule(&state.store, &caller.0, (from, to), query.tz, cancelled).await?;
     Ok(HttpResponse::Ok().json(schedule))
-}
-
-/// Move or cancel one occurrence of a series (the host's admins and schedulers).
-/// `original_start_utc` is the occurrence's original start, RFC 3339 UTC (its `recurrence_id`).
-#[utoipa::path(
-    operation_id = "put_occurrence",
-    tag = "meetings",
-    security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "Meeting id"),
-        ("original_start_utc" = String, Path, description = "The occurrence's original start, e.g. 2027-03-17T14:00:00Z"),
-        ("If-Match" = Option<String>, Header)
-    ),
-    request_body = OccurrenceChange,
-    responses(
-        (status = 200, description = "The occurrence as it now is", body = SeriesOccurrence),
-        (status = 403, description = "Visible, but not the caller's to change", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such meeting, not visible, or not an occurrence of it", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The series is cancelled", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the version in If-Match", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid time", body = Problem, content_type = "application/problem+json")
-    )
-)]
-#[put("/meetings/{id}/occurrences/{original_start_utc}")]
-pub async fn put_occurrence(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    path: web::Path<(MeetingId, String)>,
-    body: Json<OccurrenceChange>,
-) -> Result<HttpResponse, AppError> {
-    let (id, original) = path.into_inner();
-    // A value that is no instant names no occurrence.
-    let original = time::parse_instant(&original).map_err(|_| AppError::not_found("occurrence"))?;
-    let expected = if_match(&req)?;
-    let occurrence = meetings::put_occurrence(
-        &state.store,
-        &caller.0,
-        id,
-        original,
-        expected,
-        body.into_inner(),
-    )
-    .await?;
-    Ok(with_etag(HttpResponse::Ok(), occurrence.version).json(&occurrence))
-}
-
-/// Answer one session of a series for the caller's delegation (its admins and schedulers): it
-/// overrides the delegation's answer to the series for that session only.
-#[utoipa::path(
-    operation_id = "respond_to_session",
-    tag = "meetings",
-    security(("bearer" = [])),
-    params(
-        ("id" = String, Path, description = "Meeting id"),
-        ("original_start_utc" = String, Path, description = "The session's original start, e.g. 2027-03-17T14:00:00Z"),
-        ("If-Match" = Option<String>, Header)
-    ),
-    request_body = NewResponse,
-    responses(
-        (status = 200, description = "The session with the answers that apply to it", body = Session),
-        (status = 403, description = "Not a participant delegation's admin or scheduler", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such meeting, not visible, or not an occurrence of it", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The session or its series is cancelled", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the version in If-Match", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid answer", body = Problem, content_type = "application/problem+json")
-    )
-)]
-#[post("/meetings/{id}/occurrences/{original_start_utc}/response")]
-pub async fn respond_to_session(
-    state: web::Data<AppState>,
-    caller: Caller,
-    req: HttpRequest,
-    path: web::Path<(MeetingId, String)>,
-    body: Json<NewResponse>,
-) -> Result<HttpResponse, AppError> {
-    let (id, original) = path.into_inner();
-    let original = time::parse_instant(&original).map_err(|_| AppError::not_found("occurrence"))?;
-    let expected = if_match(&req)?;
-    let session = meetings::respond_to_session(
-        &state.store,
-        &caller.0,
-        id,
-        original,
-        expected,
-        body.into_inner(),
-    )
-    .await?;
-    Ok(with_etag(HttpResponse::Ok(), session.version).json(&session))
 }
 
 /// A meeting's history, oldest first: every change, who made it (delegation, user), when, what

@@ -11,6 +11,7 @@ pub mod http;
 pub mod meetings;
 pub mod ops;
 pub mod problem;
+pub mod sessions;
 
 use std::sync::Arc;
 
@@ -315,8 +316,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(meetings::update)
             .service(meetings::cancel)
             .service(meetings::respond)
-            .service(meetings::put_occurrence)
-            .service(meetings::respond_to_session)
+            .service(sessions::put_occurrence)
+            .service(sessions::put_occurrence_local)
+            .service(sessions::respond_to_session)
+            .service(sessions::respond_to_session_local)
             .service(meetings::history)
             .service(meetings::schedule)
             .service(channels::create)

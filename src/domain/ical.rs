@@ -178,6 +178,9 @@ pub struct Event {
     pub exdates: Vec<DateTime<Utc>>,
     /// The original start of the occurrence this event overrides.
     pub recurrence_id: Option<DateTime<Utc>>,
+    /// The series' zone, in which `recurrence_id` is written (the occurrence itself may take
+    /// place in another: a series alternating between two capitals).
+    pub series_zone: Tz,
 }
 
 /// The wall-clock time in `zone` that every RFC 5545 reader turns back into `at`, if there is
@@ -188,8 +191,8 @@ fn zoned(zone: Tz, at: DateTime<Utc>) -> Option<NaiveDateTime> {
     (time::resolve_in_series(local, zone) == at).then_some(local)
 }
 
-/// Writes one VEVENT; true when it names its zone by TZID (so the calendar needs its VTIMEZONE).
-fn event(w: &mut Writer, e: &Event) -> bool {
+/// Writes one VEVENT; the zones it names by TZID (the calendar needs their VTIMEZONEs).
+fn event(w: &mut Writer, e: &Event) -> Vec<Tz> {
     let tzid = format!(";TZID={}", param_value(e.zone.name()));
     let mut uses_zone = false;
     let mut instant = |w: &mut Writer, name: &str, local: Option<NaiveDateTime>, at| match local {
@@ -213,8 +216,17 @@ fn event(w: &mut Writer, e: &Event) -> bool {
     };
     instant(w, "DTSTART", start, e.start);
     instant(w, "DTEND", end, e.end);
+    let mut zones = Vec::with_capacity(2);
     if let Some(original) = e.recurrence_id {
-        instant(w, "RECURRENCE-ID", zoned(e.zone, original), original);
+        // In the series' zone, as the master's DTSTART names it.
+        match zoned(e.series_zone, original) {
+            Some(local) => {
+                zones.push(e.series_zone);
+                let name = format!("RECURRENCE-ID;TZID={}", param_value(e.series_zone.name()));
+                w.line(&name, &local_stamp(&local));
+            }
+            None => w.line("RECURRENCE-ID", &utc_stamp(&original)),
+        }
     }
     if let Some(rrule) = &e.rrule {
         w.line("RRULE", rrule.strip_prefix("RRULE:").unwrap_or(rrule));
@@ -262,7 +274,10 @@ fn event(w: &mut Writer, e: &Event) -> bool {
         );
     }
     w.line("END", "VEVENT");
-    uses_zone
+    if uses_zone {
+        zones.push(e.zone);
+    }
+    zones
 }
 
 /// A whole calendar. `feed` adds `METHOD:PUBLISH`, the name and the polling hints. Every zone
@@ -271,9 +286,7 @@ pub fn calendar(name: Option<&str>, feed: bool, events: &[Event]) -> String {
     let mut body = Writer::default();
     let mut zones: Vec<Tz> = Vec::new();
     for e in events {
-        if event(&mut body, e) {
-            zones.push(e.zone);
-        }
+        zones.extend(event(&mut body, e));
     }
     zones.sort_by_key(|z| z.name());
     zones.dedup();
@@ -407,6 +420,7 @@ mod tests {
             created: utc("2027-01-01T00:00:00Z"),
             last_modified: utc("2027-01-01T00:00:00Z"),
             zone: zone.parse().unwrap(),
+            series_zone: zone.parse().unwrap(),
             start: utc(start),
             end: utc(end),
             sequence: 0,

@@ -9,19 +9,20 @@ use utoipa::ToSchema;
 use std::collections::{BTreeMap, HashMap};
 
 use super::meetings::consent::Consent;
-use super::meetings::load::{overrides_of, participants_of, timeline_of};
+use super::meetings::load::{override_of, participants_of, timeline_of};
 use super::{Context, Page, PageRequest};
 use crate::domain::ical::{self, Attendee, Event, Party};
 use crate::domain::meeting::{Confidentiality, MeetingStatus, Response};
 use crate::domain::recurrence::{Occurrence, Override, Rule};
 use crate::domain::stored::{string_enum, FeedId, MeetingId};
+use crate::domain::zone::TimeZone;
 use crate::error::{AppError, FieldError};
 use crate::store::delegations::{self, PartyRow};
 use crate::store::feeds::{self as rows, FeedRow};
-use crate::store::gathered::GatheredAnswer;
+use crate::store::gathered::{GatheredAnswer, GatheredOverride};
 use crate::store::meetings::{self as meeting_rows, MeetingRow};
-use crate::store::occurrence_answers;
 use crate::store::{is_unique_violation, now, stored, DbConnection, Store};
+use crate::store::{occurrence_answers, overrides};
 
 /// A feed holds meetings from this many days ago on.
 pub const FEED_PAST_DAYS: i64 = 90;
@@ -61,6 +62,38 @@ fn class(confidentiality: Confidentiality) -> &'static str {
     }
 }
 
+/// A session's own venue and zone, by meeting and original start.
+type Venues = HashMap<(String, DateTime<Utc>), (Option<String>, Option<chrono_tz::Tz>)>;
+
+/// The overrides of these meetings' sessions, by meeting, and the venues of those held
+/// elsewhere (one read).
+fn overrides_and_venues_of(
+    conn: &mut DbConnection,
+    ids: &[MeetingId],
+) -> Result<(HashMap<String, Vec<Override>>, Venues), AppError> {
+    let ids: Vec<&str> = ids.iter().map(MeetingId::as_str).collect();
+    let mut by_meeting: HashMap<String, Vec<Override>> = HashMap::new();
+    let mut venues = Venues::new();
+    for row in overrides::of_meetings(conn, &ids)? {
+        if row.location.is_some() || row.time_zone.is_some() {
+            let zone = row
+                .time_zone
+                .as_deref()
+                .map(|z| TimeZone::parse(z).map(|z| z.tz()))
+                .transpose()
+                .map_err(|e| AppError::internal(format!("stored zone of a session: {e}")))?;
+            let key = (row.meeting_id.clone(), row.original_start_utc.and_utc());
+            venues.insert(key, (row.location.clone(), zone));
+        }
+        let meeting_id = row.meeting_id.clone();
+        by_meeting
+            .entry(meeting_id)
+            .or_default()
+            .push(override_of(GatheredOverride::from(row))?);
+    }
+    Ok((by_meeting, venues))
+}
+
 /// The answers to single sessions of these meetings, by meeting.
 fn occurrence_answers_of(
     conn: &mut DbConnection,
@@ -90,7 +123,7 @@ pub(super) fn events(
 ) -> Result<Vec<Event>, AppError> {
     let ids: Vec<MeetingId> = rows.iter().map(MeetingRow::meeting_id).collect();
     let mut participants = participants_of(conn, &ids)?;
-    let mut overrides = overrides_of(conn, &ids)?;
+    let (mut overrides, venues) = overrides_and_venues_of(conn, &ids)?;
     let mut answered = occurrence_answers_of(conn, &ids)?;
     // Each party's name and address written once, found by id (a feed names thousands).
     let parties: HashMap<&str, Party> = parties
@@ -109,6 +142,7 @@ pub(super) fn events(
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let zone = row.zone()?.tz();
+        let zone_of_series = zone;
         let timeline = timeline_of(&row, overrides.remove(&row.id).unwrap_or_default())?;
         let people = participants.remove(&row.id).unwrap_or_default();
         let status = row.status()?;
@@ -118,6 +152,7 @@ pub(super) fn events(
             created: row.created_at.and_utc(),
             last_modified: row.updated_at.and_utc(),
             zone,
+            series_zone: zone,
             start: timeline.start_utc,
             end: timeline.end_utc,
             sequence: row.sequence,
@@ -177,9 +212,19 @@ pub(super) fn events(
                     status: o.and_then(|o| o.status).unwrap_or(status),
                 };
                 let (own_status, _) = consent.of_occurrence(&occurrence)?;
+                // A session held elsewhere: its own venue, its times in its own zone.
+                let (location, session_zone) = match venues.get(&(row.id.clone(), original)) {
+                    Some((location, zone)) => (
+                        location.clone().or_else(|| master.location.clone()),
+                        zone.unwrap_or(zone_of_series),
+                    ),
+                    None => (master.location.clone(), zone_of_series),
+                };
                 moved.push(Event {
                     start,
                     end,
+                    zone: session_zone,
+                    location,
                     status: ical_status(own_status),
                     attendees: consent
                         .answers_to(original.naive_utc())

@@ -60,10 +60,10 @@ pub const PARTICIPANTS: Gathered = json_rows!(
     "FROM meeting_participants p WHERE p.meeting_id = \"meetings\".\"id\""
 );
 
-/// The overrides of a series' occurrences: `[[original_start_utc, start_utc, end_utc, status],
-/// …]` (none for a single meeting: it has none).
+/// The overrides of a series' occurrences: `[[original_start_utc, start_utc, end_utc, status,
+/// location, time_zone], …]` (none for a single meeting: it has none).
 pub const OVERRIDES: Gathered = json_rows!(
-    "o.original_start_utc, o.start_utc, o.end_utc, o.status",
+    "o.original_start_utc, o.start_utc, o.end_utc, o.status, o.location, o.time_zone",
     "FROM meeting_overrides o WHERE o.meeting_id = \"meetings\".\"id\" \
      AND \"meetings\".\"recurrence\" IS NOT NULL"
 );
@@ -172,6 +172,9 @@ pub struct GatheredOverride {
     pub original_start_utc: NaiveDateTime,
     pub moved: Option<(NaiveDateTime, NaiveDateTime)>,
     pub status: Option<String>,
+    /// The session's own venue and zone (None: the series').
+    pub location: Option<String>,
+    pub time_zone: Option<String>,
 }
 
 impl From<OverrideRow> for GatheredOverride {
@@ -180,20 +183,29 @@ impl From<OverrideRow> for GatheredOverride {
             original_start_utc: row.original_start_utc,
             moved: row.moved(),
             status: row.status,
+            location: row.location,
+            time_zone: row.time_zone,
         }
     }
 }
 
 /// The overrides gathered for a meeting, by original start.
 pub fn overrides(json: Option<&str>) -> QueryResult<Vec<GatheredOverride>> {
-    type Entry = (String, Option<String>, Option<String>, Option<String>);
+    type Entry = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
     let entries: Vec<Entry> = match json {
         Some(json) => serde_json::from_str(json).map_err(|e| unreadable("overrides", e))?,
         None => Vec::new(),
     };
     let mut overrides = entries
         .into_iter()
-        .map(|(original, start, end, status)| {
+        .map(|(original, start, end, status, location, time_zone)| {
             let original_start_utc = instant(&original)
                 .ok_or_else(|| unreadable("overrides", format!("timestamp {original:?}")))?;
             let start = maybe_instant("overrides", start)?;
@@ -202,6 +214,8 @@ pub fn overrides(json: Option<&str>) -> QueryResult<Vec<GatheredOverride>> {
                 original_start_utc,
                 moved: start.zip(end),
                 status,
+                location,
+                time_zone,
             })
         })
         .collect::<QueryResult<Vec<_>>>()?;
@@ -326,22 +340,35 @@ mod tests {
 
     #[test]
     fn overrides_come_back_by_original_start() {
-        let json = r#"[["2027-02-01T10:00:00",null,null,"cancelled"],
-            ["2027-01-01 10:00:00","2027-01-01 12:00:00","2027-01-01 13:00:00",null]]"#;
+        let json = r#"[["2027-02-01T10:00:00",null,null,"cancelled",null,null],
+            ["2027-01-01 10:00:00","2027-01-01 12:00:00","2027-01-01 13:00:00",null,
+             "Washington","America/New_York"]]"#;
         let overrides = overrides(Some(json)).unwrap();
         assert_eq!(overrides[0].original_start_utc, at("2027-01-01 10:00:00"));
         assert_eq!(
             overrides[0].moved,
             Some((at("2027-01-01 12:00:00"), at("2027-01-01 13:00:00")))
         );
+        assert_eq!(
+            (
+                overrides[0].location.as_deref(),
+                overrides[0].time_zone.as_deref()
+            ),
+            (Some("Washington"), Some("America/New_York"))
+        );
         assert_eq!(overrides[1].status.as_deref(), Some("cancelled"));
         assert_eq!(overrides[1].moved, None);
+        assert_eq!(
+            (&overrides[1].location, &overrides[1].time_zone),
+            (&None, &None)
+        );
     }
 
     #[test]
     fn what_does_not_read_back_is_an_error() {
         assert!(participants("m", Some("{}")).is_err());
         assert!(participants("m", Some(r#"[["a","host","pending",null,"soon"]]"#)).is_err());
-        assert!(overrides(Some(r#"[["never",null,null,null]]"#)).is_err());
+        assert!(overrides(Some(r#"[["never",null,null,null,null,null]]"#)).is_err());
+        assert!(overrides(Some(r#"[["2027-01-01 10:00:00",null,null,null]]"#)).is_err());
     }
 }

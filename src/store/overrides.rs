@@ -29,6 +29,10 @@ pub struct OverrideRow {
     pub end_utc: Option<NaiveDateTime>,
     pub status: Option<String>,
     pub disambiguation: Option<String>,
+    /// The session's own venue (None: the series').
+    pub location: Option<String>,
+    /// The session's own zone, of its wall-clock times (None: the series').
+    pub time_zone: Option<String>,
     #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
     #[diesel(deserialize_as = Stamp)]
@@ -72,6 +76,8 @@ pub fn insert(conn: &mut DbConnection, o: &OverrideRow) -> QueryResult<()> {
             mo::end_utc.eq(o.end_utc),
             mo::status.eq(&o.status),
             mo::disambiguation.eq(&o.disambiguation),
+            mo::location.eq(&o.location),
+            mo::time_zone.eq(&o.time_zone),
             mo::created_at.eq(o.created_at),
             mo::updated_at.eq(o.updated_at),
         ))

@@ -128,6 +128,8 @@ diesel::table! {
         updated_at -> Timestamp,
         original_start_local -> Nullable<Timestamp>,
         disambiguation -> Nullable<Text>,
+        location -> Nullable<Text>,
+        time_zone -> Nullable<Text>,
     }
 }
 

@@ -149,6 +149,8 @@ pub fn meetings(conn: &mut DbConnection, seeds: &[SeedMeeting<'_>]) -> QueryResu
                     end_utc: None,
                     status: Some(MeetingStatus::Cancelled.as_str().to_owned()),
                     disambiguation: None,
+                    location: None,
+                    time_zone: None,
                     created_at: super::now(),
                     updated_at: super::now(),
                 },

@@ -236,3 +236,155 @@ async fn a_session_declined_is_declined_for_that_session_only(app: TestApp) {
         "{all:?}"
     );
 }
+
+on_both_backends!(an_alternating_venue_series_stays_one_series);
+
+/// Quarterly consultations alternating between Moscow and Washington: one series whose
+/// Washington sessions are held there, in its zone — addressed by their wall-clock start.
+async fn an_alternating_venue_series_stays_one_series(app: TestApp) {
+    let w = app.world().await;
+    let series = app
+        .expect(
+            201,
+            "POST",
+            "/api/v1/meetings",
+            Some(w.token("a-scheduler")),
+            Some(json!({"title": "Strategic dialogue", "participants": [w.b],
+                "time_zone": "Europe/Moscow", "start": "2027-01-12T10:00", "end": "2027-01-12T11:30",
+                "location": "Moscow", "recurrence": "FREQ=MONTHLY;INTERVAL=3;COUNT=4"})),
+        )
+        .await;
+    let id = series["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/meetings/{id}");
+    let scheduler = w.token("a-scheduler");
+    // April: in Washington at 10:00 there, named by its Moscow wall-clock start.
+    let april = app
+        .expect(
+            200,
+            "PUT",
+            &format!("{path}/occurrences?local=2027-04-12T10:00"),
+            Some(scheduler),
+            Some(
+                json!({"time_zone": "America/New_York", "location": "Washington",
+                        "start": "2027-04-12T10:00", "end": "2027-04-12T11:30"}),
+            ),
+        )
+        .await;
+    assert_eq!(april["recurrence_id"], "2027-04-12T07:00:00Z");
+    assert_eq!(
+        (april["time_zone"].as_str(), april["location"].as_str()),
+        (Some("America/New_York"), Some("Washington"))
+    );
+    assert_eq!(april["start_utc"], "2027-04-12T14:00:00Z");
+    assert_eq!(april["start"], "2027-04-12T10:00:00");
+    // October: in Washington too, keeping 10:00, now read in New York.
+    let october = app
+        .expect(
+            200,
+            "PUT",
+            &format!("{path}/occurrences/2027-10-12T07:00:00Z"),
+            Some(scheduler),
+            Some(json!({"time_zone": "America/New_York", "location": "Washington"})),
+        )
+        .await;
+    assert_eq!(october["start_utc"], "2027-10-12T14:00:00Z");
+    // No session starts then; no local time at all.
+    for (query, status) in [("2027-04-13T10:00", 404), ("April", 422)] {
+        let response = app
+            .call(
+                "PUT",
+                &format!("{path}/occurrences?local={query}"),
+                Some(scheduler),
+                Some(json!({"location": "Geneva"})),
+            )
+            .await;
+        assert_eq!(response.status(), status, "{query}");
+    }
+    // B answers July by its wall-clock start too.
+    let july = app
+        .expect(
+            200,
+            "POST",
+            &format!("{path}/occurrences/response?local=2027-07-12T10:00"),
+            Some(w.token("b-scheduler")),
+            Some(json!({"response": "accepted"})),
+        )
+        .await;
+    assert_eq!(july["recurrence_id"], "2027-07-12T07:00:00Z");
+
+    // The schedule: each session where and when it is held.
+    let schedule = app
+        .expect(
+            200,
+            "GET",
+            "/api/v1/schedule?from=2027-01-01T00:00:00Z&to=2028-01-01T00:00:00Z&tz=UTC",
+            Some(w.token("b-viewer")),
+            None,
+        )
+        .await;
+    let held: Vec<(String, String, String)> = schedule["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["meeting_id"] == id.as_str())
+        .map(|o| {
+            (
+                o["start_utc"].as_str().unwrap().to_owned(),
+                o["time_zone"].as_str().unwrap().to_owned(),
+                o["location"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let at = |s: &str, z: &str, l: &str| (s.to_owned(), z.to_owned(), l.to_owned());
+    assert_eq!(
+        held,
+        [
+            at("2027-01-12T07:00:00Z", "Europe/Moscow", "Moscow"),
+            at("2027-04-12T14:00:00Z", "America/New_York", "Washington"),
+            at("2027-07-12T07:00:00Z", "Europe/Moscow", "Moscow"),
+            at("2027-10-12T14:00:00Z", "America/New_York", "Washington"),
+        ]
+    );
+    // The feed: April's VEVENT in New York time, named by its Moscow original start.
+    let ics = app
+        .call(
+            "GET",
+            &format!("{path}.ics"),
+            Some(w.token("b-viewer")),
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap()
+        .replace("\r\n ", "");
+    let april = ics
+        .split("BEGIN:VEVENT")
+        .find(|e| e.contains("RECURRENCE-ID;TZID=Europe/Moscow:20270412T100000"))
+        .unwrap_or_else(|| panic!("{ics}"));
+    assert!(
+        april.contains("DTSTART;TZID=America/New_York:20270412T100000"),
+        "{april}"
+    );
+    assert!(april.contains("LOCATION:Washington"), "{april}");
+    assert!(ics.contains("TZID:America/New_York") && ics.contains("TZID:Europe/Moscow"));
+
+    // October back to the series' venue and zone: 10:00 in Moscow again, no override left.
+    let back = app
+        .expect(
+            200,
+            "PUT",
+            &format!("{path}/occurrences?local=2027-10-12T10:00"),
+            Some(scheduler),
+            Some(json!({"time_zone": null, "location": null})),
+        )
+        .await;
+    assert_eq!(
+        (
+            back["start_utc"].as_str(),
+            back["location"].as_str(),
+            back["moved"].as_bool()
+        ),
+        (Some("2027-10-12T07:00:00Z"), Some("Moscow"), Some(false))
+    );
+}

@@ -202,8 +202,12 @@ pub struct Occurrence {
     /// Wall-clock in the schedule's `tz`.
     pub start_local: String,
     pub end_local: String,
-    /// The meeting's own zone.
+    /// The meeting's own zone (a session held elsewhere: its own).
     pub time_zone: String,
+    /// Where it takes place (a session held elsewhere: its own venue).
+    pub location: Option<String>,
+    #[schema(value_type = String)]
+    pub host_delegation_id: DelegationId,
     /// For an occurrence of a series, its original start (RFC 3339 UTC); else null.
     pub recurrence_id: Option<String>,
 }

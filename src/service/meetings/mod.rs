@@ -29,11 +29,12 @@ pub use dto::{
     OnConflict, Participant, Schedule,
 };
 pub use history::{history, HistoryEntry};
+pub use load::parse_local;
 pub use occurrences::{put_occurrence, OccurrenceChange, SeriesOccurrence};
 pub use read::{get, list};
 pub use respond::{cancel, respond};
 pub use schedule::{schedule, MAX_SCHEDULE_DAYS};
-pub use sessions::{respond_to_session, Session, SessionAnswer};
+pub use sessions::{respond_to_session, Session, SessionAnswer, SessionKey};
 pub use update::update;
 
 #[cfg(test)]

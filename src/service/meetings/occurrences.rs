@@ -6,17 +6,20 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::checks::authorize_host;
+use super::checks::{authorize_host, check_texts};
 use super::history::Details;
 use super::load::{
-    load_visible, overrides_of_one, parse_local, recurrence_error, slot_error, timeline_of,
+    load_visible, overrides_of_one, parse_local, parse_zone, recurrence_error, slot_error,
+    timeline_of,
 };
+use super::sessions::SessionKey;
 use crate::domain::meeting::{MeetingStatus, Slot};
 use crate::domain::recurrence::{Override, Timeline};
 use crate::domain::stored::MeetingId;
 use crate::domain::time::{self, Disambiguation};
 use crate::error::AppError;
 use crate::service::audit::{self, Entry};
+use crate::service::delegations::double_option;
 use crate::service::{channels, check_version, stale, write_row, Context};
 use crate::store::feed_stamps;
 use crate::store::meetings::{self as rows, Versioned};
@@ -28,10 +31,20 @@ use crate::store::{now, participants, DbConnection, Locked, Store};
 #[derive(Deserialize, Debug, Clone, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OccurrenceChange {
+    /// Wall-clock in the session's zone (`time_zone`, or the series').
     pub start: Option<String>,
     pub end: Option<String>,
     pub status: Option<MeetingStatus>,
     pub disambiguation: Option<Disambiguation>,
+    /// This session's venue; `null`: the series' again.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub location: Option<Option<String>>,
+    /// This session's zone (its wall-clock times are in it); `null`: the series' again. Without
+    /// `start`/`end`, the session keeps its wall-clock times in the new zone.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub time_zone: Option<Option<String>>,
 }
 
 /// One occurrence of a series, as `PUT …/occurrences/{original_start_utc}` answers.
@@ -41,7 +54,10 @@ pub struct SeriesOccurrence {
     pub meeting_id: MeetingId,
     /// The occurrence's original start (its identity, iCalendar's RECURRENCE-ID).
     pub recurrence_id: String,
+    /// The session's zone (its own, or the series').
     pub time_zone: String,
+    /// The session's venue (its own, or the series').
+    pub location: Option<String>,
     /// Wall-clock in `time_zone`.
     pub start: String,
     pub end: String,
@@ -63,7 +79,7 @@ pub async fn put_occurrence(
     store: &Store,
     ctx: &Context,
     id: MeetingId,
-    original: DateTime<Utc>,
+    session: SessionKey,
     expected_version: Option<i64>,
     change: OccurrenceChange,
 ) -> Result<SeriesOccurrence, AppError> {
@@ -76,12 +92,21 @@ pub async fn put_occurrence(
         .end
         .as_deref()
         .and_then(|s| parse_local("end", s, &mut errors));
+    if let Some(Some(location)) = &change.location {
+        check_texts(None, None, Some(location), &mut errors);
+    }
     if !errors.is_empty() {
         return Err(AppError::invalid_fields(errors));
     }
+    let new_zone = match &change.time_zone {
+        Some(Some(zone)) => Some(Some(parse_zone(zone)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
     let ctx = ctx.clone();
     write_row(store, Locked::Meeting, id.clone(), move |conn| {
         let row = load_visible(conn, &ctx, &id)?;
+        let original = session.original(&row)?;
         let not_an_occurrence = || {
             AppError::NotFound(format!(
                 "{} is not an occurrence of this meeting",
@@ -96,7 +121,7 @@ pub async fn put_occurrence(
         if row.status()? == MeetingStatus::Cancelled {
             return Err(AppError::Conflict("the series is cancelled".into()));
         }
-        let zone = row.zone()?;
+        let series_zone = row.zone()?;
         let overrides = overrides_of_one(conn, &id)?;
         let timeline = timeline_of(&row, overrides.clone())?;
         let instance = timeline
@@ -117,10 +142,35 @@ pub async fn put_occurrence(
             .as_ref()
             .and_then(|o| o.moved)
             .unwrap_or((instance.start_utc, instance.end_utc));
-        let (current_start, start_disambiguation) = time::wall_clock(current_start_utc, zone.tz());
-        let (current_end, end_disambiguation) = time::wall_clock(current_end_utc, zone.tz());
+        // Where the session is held now, and where it will be.
+        let venue = overrides::of_meetings(conn, &[id.as_str()])?
+            .into_iter()
+            .find(|o| o.original_start_utc == original.naive_utc())
+            .map(|o| (o.location, o.time_zone))
+            .unwrap_or_default();
+        let zone_before = match &venue.1 {
+            Some(zone) => parse_zone(zone)?,
+            None => series_zone,
+        };
+        let zone = match &new_zone {
+            Some(Some(zone)) => *zone,
+            Some(None) => series_zone,
+            None => zone_before,
+        };
+        let location = match &change.location {
+            Some(given) => given.clone(),
+            None => venue.0.clone(),
+        }
+        .filter(|l| Some(l) != row.location.as_ref());
+        let (current_start, start_disambiguation) =
+            time::wall_clock(current_start_utc, zone_before.tz());
+        let (current_end, end_disambiguation) = time::wall_clock(current_end_utc, zone_before.tz());
         let slot = match (start, end) {
-            // Only the status changes: the time is not resolved again.
+            // Another zone, the same wall-clock times in it.
+            (None, None) if zone != zone_before => {
+                Slot::new(zone.tz(), current_start, current_end, change.disambiguation)
+            }
+            // Only the status or the venue changes: the time is not resolved again.
             (None, None) => Ok(Slot {
                 zone: zone.tz(),
                 start_local: current_start,
@@ -154,9 +204,11 @@ pub async fn put_occurrence(
         let series_status = row.status()?;
         let status = change.status.or(existing.as_ref().and_then(|o| o.status));
         let own_status = status.filter(|s| *s != series_status);
+        let own_zone = (zone != series_zone).then(|| zone.name().to_owned());
+        let elsewhere = location.is_some() || own_zone.is_some();
 
         overrides::delete(conn, &id, original.naive_utc())?;
-        if moved || own_status.is_some() {
+        if moved || own_status.is_some() || elsewhere {
             let at = now();
             let moved_to = |t: DateTime<Utc>| moved.then_some(t.naive_utc());
             overrides::insert(
@@ -174,13 +226,16 @@ pub async fn put_occurrence(
                     start_utc: moved_to(slot.start_utc),
                     end_utc: moved_to(slot.end_utc),
                     status: own_status.map(|s| s.as_str().to_owned()),
+                    location: location.clone(),
+                    time_zone: own_zone.clone(),
                     created_at: at,
                     updated_at: at,
                 },
             )?;
         }
-        // The session takes place at another time: the other parties are asked again for it.
-        if (slot.start_utc, slot.end_utc) != (current_start_utc, current_end_utc) {
+        // The session takes place at another time or place: the other parties are asked again.
+        let retimed = (slot.start_utc, slot.end_utc) != (current_start_utc, current_end_utc);
+        if retimed || location != venue.0 || own_zone != venue.1 {
             super::sessions::ask_again_for_session(conn, &id, (original, instance.start_local))?;
         }
         let timeline = Timeline {
@@ -246,6 +301,7 @@ pub async fn put_occurrence(
             meeting_id: id.clone(),
             recurrence_id: time::fmt_instant(&original),
             time_zone: zone.name().to_owned(),
+            location: location.or_else(|| row.location.clone()),
             start: time::fmt_local(&slot.start_local),
             end: time::fmt_local(&slot.end_local),
             start_utc: slot.start_utc,
@@ -270,7 +326,20 @@ pub(super) fn restate_overrides(
     kept: &[Override],
     originals: &[NaiveDateTime],
 ) -> Result<(), AppError> {
+    // A session held in another zone keeps its wall-clock times there.
+    let own_zones: std::collections::HashMap<NaiveDateTime, Tz> =
+        overrides::of_meetings(conn, &[id.as_str()])?
+            .into_iter()
+            .filter_map(|o| {
+                let zone = crate::domain::zone::TimeZone::parse(o.time_zone.as_deref()?).ok()?;
+                Some((o.original_start_utc, zone.tz()))
+            })
+            .collect();
     for (o, original_local) in kept.iter().zip(originals) {
+        let zone = own_zones
+            .get(&o.original_start_utc.naive_utc())
+            .copied()
+            .unwrap_or(zone);
         let moved = o.moved.map(|(start, end)| {
             let (start_local, disambiguation) = time::wall_clock(start, zone);
             let (end_local, end_disambiguation) = time::wall_clock(end, zone);

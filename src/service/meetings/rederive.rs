@@ -91,10 +91,16 @@ fn rederive_override(zone: TimeZone, o: &OverrideRow, meeting_id: &str) -> (Over
         .disambiguation
         .as_deref()
         .and_then(time::Disambiguation::parse);
+    // A session held in another zone has its wall-clock times there.
+    let own_zone = o
+        .time_zone
+        .as_deref()
+        .and_then(|z| TimeZone::parse(z).ok())
+        .map_or(tz, |z| z.tz());
     let moved = o
         .start_local
         .zip(o.end_local)
-        .map(|(s, e)| Slot::new(tz, s, e, disambiguation));
+        .map(|(s, e)| Slot::new(own_zone, s, e, disambiguation));
     let slot = moved.as_ref().and_then(|m| m.as_ref().ok());
     let derived = OverrideRow {
         original_start_utc: time::resolve_in_series(original_local, tz).naive_utc(),

@@ -1,6 +1,8 @@
 //! `/schedule`: every occurrence the caller may see in a window, in a zone of their choice.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use super::consent::Consent;
 use super::dto::{Occurrence, Schedule};
@@ -68,6 +70,15 @@ pub async fn schedule(
                 ..
             } in listed
             {
+                // Sessions held elsewhere: their own venue and zone.
+                let venues: HashMap<NaiveDateTime, (Option<String>, Option<String>)> = overrides
+                    .iter()
+                    .filter(|o| o.location.is_some() || o.time_zone.is_some())
+                    .map(|o| {
+                        let venue = (o.location.clone(), o.time_zone.clone());
+                        (o.original_start_utc, venue)
+                    })
+                    .collect();
                 let overrides = overrides
                     .into_iter()
                     .map(override_of)
@@ -81,6 +92,9 @@ pub async fn schedule(
                 let consent = Consent::of(&row, &participants, occurrence_answers)?;
                 for o in timeline.between(from, to).map_err(recurrence_error)? {
                     let (status, agreement) = consent.of_occurrence(&o)?;
+                    let venue = o
+                        .recurrence_id
+                        .and_then(|original| venues.get(&original.naive_utc()));
                     if status == MeetingStatus::Cancelled && cancelled == Cancelled::Excluded {
                         continue;
                     }
@@ -94,7 +108,13 @@ pub async fn schedule(
                         end_utc: o.end_utc,
                         start_local: time::fmt_local(&time::to_local(o.start_utc, zone.tz())),
                         end_local: time::fmt_local(&time::to_local(o.end_utc, zone.tz())),
-                        time_zone: row.time_zone.clone(),
+                        time_zone: venue
+                            .and_then(|v| v.1.clone())
+                            .unwrap_or_else(|| row.time_zone.clone()),
+                        location: venue
+                            .and_then(|v| v.0.clone())
+                            .or_else(|| row.location.clone()),
+                        host_delegation_id: row.host(),
                         recurrence_id: o.recurrence_id.as_ref().map(time::fmt_instant),
                     });
                 }

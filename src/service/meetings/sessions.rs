@@ -58,12 +58,33 @@ pub struct Session {
     pub version: i64,
 }
 
+/// How a request names a session of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKey {
+    /// Its original start (RFC 3339 UTC: its `recurrence_id`).
+    Original(DateTime<Utc>),
+    /// Its original wall-clock start in the series' zone (`?local=2027-07-14T10:00`).
+    Local(NaiveDateTime),
+}
+
+impl SessionKey {
+    /// The original start it names (whether the series has a session there is checked by
+    /// the caller: 404 otherwise). A wall-clock time is read as the series names its sessions:
+    /// one in a DST gap is the session the gap shifted.
+    pub fn original(self, row: &MeetingRow) -> Result<DateTime<Utc>, AppError> {
+        Ok(match self {
+            Self::Original(at) => at,
+            Self::Local(local) => time::resolve_in_series(local, row.zone()?.tz()),
+        })
+    }
+}
+
 /// A participant delegation answers one session of a series (its admins and schedulers).
 pub async fn respond_to_session(
     store: &Store,
     ctx: &Context,
     id: MeetingId,
-    original: DateTime<Utc>,
+    key: SessionKey,
     expected_version: Option<i64>,
     answer: NewResponse,
 ) -> Result<Session, AppError> {
@@ -71,6 +92,7 @@ pub async fn respond_to_session(
     let ctx = ctx.clone();
     write_row(store, Locked::Meeting, id.clone(), move |conn| {
         let row = load_visible(conn, &ctx, &id)?;
+        let original = key.original(&row)?;
         let instance = occurrence(conn, &row, original)?;
         let delegation = answering(conn, &ctx, &id)?;
         check_version(expected_version, row.version)?;
