@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import icalendar
 import recurring_ical_events
-from entente_client import Entente, utc
+from entente_client import PASSWORD, Entente, utc
 
 API, ADMIN_PASSWORD, NODE_DIR = Entente(sys.argv[1]), sys.argv[2], sys.argv[3]
 YEARS = (2027, 2028)
@@ -44,6 +44,17 @@ def main():
     API.call("PUT", f"/api/v1/meetings/{weekly['id']}/occurrences/2027-03-16T14:00:00Z", token, {"start": "2027-03-17T09:00"})
     API.call("PUT", f"/api/v1/meetings/{weekly['id']}/occurrences/2027-11-09T15:00:00Z", token, {"status": "cancelled"})
     API.call("PUT", f"/api/v1/meetings/{monthly['id']}/occurrences/2027-04-30T13:00:00Z", token, {"start": "2027-05-03T11:00", "end": "2027-05-03T12:00"})
+    # A session held elsewhere, in its own zone (its RECURRENCE-ID stays in the series' zone).
+    API.call("PUT", f"/api/v1/meetings/{weekly['id']}/occurrences/2027-05-04T14:00:00Z", token,
+             {"time_zone": "Europe/Moscow", "location": "Moscow", "start": "2027-05-05T17:00", "end": "2027-05-05T17:30"})
+    # The guest accepts the monthly series and declines one session of it (its own VEVENT).
+    admin = API.login("admin", ADMIN_PASSWORD)
+    API.call("POST", f"/api/v1/delegations/{guest['id']}/users", admin,
+             {"username": "guest-checker", "password": PASSWORD, "role": "scheduler"})
+    guest_token = API.login("guest-checker", PASSWORD)
+    API.call("POST", f"/api/v1/meetings/{monthly['id']}/response", guest_token, {"response": "accepted"})
+    API.call("POST", f"/api/v1/meetings/{monthly['id']}/occurrences/2027-06-25T13:00:00Z/response", guest_token,
+             {"response": "declined", "comment": "National holiday"})
 
     feed = API.call("POST", "/api/v1/feeds", token, {"name": "RU — all meetings"})
     text = API.call("GET", feed["url"], raw=True)

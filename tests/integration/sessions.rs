@@ -388,3 +388,67 @@ async fn an_alternating_venue_series_stays_one_series(app: TestApp) {
         (Some("2027-10-12T07:00:00Z"), Some("Moscow"), Some(false))
     );
 }
+
+on_both_backends!(a_declined_session_does_not_keep_its_delegation_busy);
+
+/// B declined one session of a weekly series: a meeting booked with B at that time shows no
+/// conflict for B; at the time of another session it does.
+async fn a_declined_session_does_not_keep_its_delegation_busy(app: TestApp) {
+    let w = app.world().await;
+    let series = app
+        .expect(
+            201,
+            "POST",
+            "/api/v1/meetings",
+            Some(w.token("a-scheduler")),
+            Some(json!({"title": "Weekly consultations", "participants": [w.b],
+                "time_zone": "Europe/Zurich", "start": "2027-01-05T10:00", "end": "2027-01-05T11:00",
+                "recurrence": "FREQ=WEEKLY;BYDAY=TU;COUNT=6"})),
+        )
+        .await;
+    let id = series["id"].as_str().unwrap().to_owned();
+    answer_session(
+        &app,
+        &w,
+        &id,
+        "2027-01-19T09:00:00Z",
+        json!({"response": "declined"}),
+    )
+    .await;
+    let c = app
+        .create_delegation(w.token("platform"), "CCC", "Asia/Shanghai")
+        .await;
+    app.create_user(w.token("platform"), &c, "c-scheduler", "scheduler")
+        .await;
+    let c_token = app
+        .login("c-scheduler", crate::helpers::USER_PASSWORD)
+        .await;
+    let conflicts_of_b = |day: &'static str| {
+        let (app, token, b) = (&app, c_token.clone(), w.b.clone());
+        async move {
+            let m = app
+                .expect(
+                    201,
+                    "POST",
+                    "/api/v1/meetings",
+                    Some(&token),
+                    Some(json!({"title": "Side meeting", "participants": [b],
+                        "time_zone": "Europe/Zurich", "start": format!("{day}T10:15"),
+                        "end": format!("{day}T10:45")})),
+                )
+                .await;
+            m["conflicts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["delegation_id"] == b.as_str())
+                .count()
+        }
+    };
+    assert_eq!(
+        conflicts_of_b("2027-01-19").await,
+        0,
+        "the declined session"
+    );
+    assert_eq!(conflicts_of_b("2027-01-26").await, 1, "another session");
+}

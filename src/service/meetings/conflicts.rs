@@ -1,18 +1,18 @@
 //! Conflicts: the participant delegations' other meetings that overlap a meeting's occurrences.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use super::dto::{Conflict, OnConflict};
 use super::load::{overrides_of, recurrence_error, timeline_of};
-use crate::domain::meeting::{overlaps, MeetingStatus};
+use crate::domain::meeting::{overlaps, MeetingStatus, Response};
 use crate::domain::recurrence::Timeline;
 use crate::domain::stored::{DelegationId, MeetingId};
 use crate::error::AppError;
 use crate::service::Context;
 use crate::store::windows::Window;
-use crate::store::{meetings as rows, DbConnection};
+use crate::store::{meetings as rows, occurrence_answers, DbConnection};
 
 /// How far ahead a series is checked for conflicts: the coming year (from its first
 /// occurrence, if that is later).
@@ -32,7 +32,8 @@ fn conflict_window(timeline: &Timeline) -> Result<(DateTime<Utc>, DateTime<Utc>)
 }
 
 /// The participant delegations' other meetings whose occurrences overlap the candidate's (in
-/// the conflict window): not cancelled, and not declined by that delegation. Candidates are
+/// the conflict window): not cancelled, and not declined by that delegation (the meeting, or
+/// that session of it). Candidates are
 /// found through the (delegation, span) index, then expanded. `meeting_id` is shown only for
 /// meetings the caller may see.
 pub fn conflicts(
@@ -64,12 +65,26 @@ pub fn conflicts(
         .into_iter()
         .collect();
     let overrides = overrides_of(conn, &ids)?;
+    // Sessions a delegation declined on their own do not keep it busy.
+    let id_texts: Vec<&str> = ids.iter().map(MeetingId::as_str).collect();
+    let declined: HashSet<(String, NaiveDateTime, String)> =
+        occurrence_answers::of_meetings(conn, &id_texts)?
+            .into_iter()
+            .filter(|a| a.response == Response::Declined.as_str())
+            .map(|a| (a.meeting_id, a.original_start_utc, a.delegation_id))
+            .collect();
     let mut found = Vec::new();
     for (delegation_id, row) in &rows {
         let timeline = timeline_of(row, overrides.get(&row.id).cloned().unwrap_or_default())?;
         for theirs in timeline.between(from, to).map_err(recurrence_error)? {
             if theirs.status == MeetingStatus::Cancelled {
                 continue;
+            }
+            if let Some(original) = theirs.recurrence_id {
+                let key = (row.id.clone(), original.naive_utc(), delegation_id.clone());
+                if declined.contains(&key) {
+                    continue;
+                }
             }
             if mine
                 .iter()
@@ -85,9 +100,8 @@ pub fn conflicts(
         }
     }
     found.sort_by(|a, b| (a.2, &a.0, &a.1).cmp(&(b.2, &b.0, &b.1)));
-    let ids: Vec<&str> = ids.iter().map(MeetingId::as_str).collect();
     let seen: BTreeSet<String> =
-        rows::visible_among(conn, ctx.principal.delegation_id.as_ref(), &ids)?
+        rows::visible_among(conn, ctx.principal.delegation_id.as_ref(), &id_texts)?
             .into_iter()
             .collect();
     Ok(found
