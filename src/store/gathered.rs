@@ -54,10 +54,12 @@ macro_rules! json_rows {
     };
 }
 
-/// The meeting's participants: `[[delegation_id, role, response, comment, responded_at], …]`.
+/// The meeting's participants: `[[delegation_id, role, response, comment, responded_at,
+/// code], …]` (the delegation's code, for what a schedule shows of them).
 pub const PARTICIPANTS: Gathered = json_rows!(
-    "p.delegation_id, p.role, p.response, p.comment, p.responded_at",
-    "FROM meeting_participants p WHERE p.meeting_id = \"meetings\".\"id\""
+    "p.delegation_id, p.role, p.response, p.comment, p.responded_at, d.code",
+    "FROM meeting_participants p JOIN delegations d ON d.id = p.delegation_id \
+     WHERE p.meeting_id = \"meetings\".\"id\""
 );
 
 /// The overrides of a series' occurrences: `[[original_start_utc, start_utc, end_utc, status,
@@ -143,27 +145,48 @@ fn maybe_instant(what: &str, text: Option<String>) -> QueryResult<Option<NaiveDa
 
 /// The participants gathered for meeting `meeting_id`, by role then delegation (as a read of
 /// the table orders them).
-pub fn participants(meeting_id: &str, json: Option<&str>) -> QueryResult<Vec<ParticipantRow>> {
-    type Entry = (String, String, String, Option<String>, Option<String>);
+pub fn participants(meeting_id: &str, json: Option<&str>) -> QueryResult<Vec<GatheredParticipant>> {
+    type Entry = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+    );
     let entries: Vec<Entry> = match json {
         Some(json) => serde_json::from_str(json).map_err(|e| unreadable("participants", e))?,
         None => Vec::new(),
     };
     let mut rows = entries
         .into_iter()
-        .map(|(delegation_id, role, response, comment, responded_at)| {
-            Ok(ParticipantRow {
-                meeting_id: meeting_id.to_owned(),
-                delegation_id,
-                role,
-                response,
-                comment,
-                responded_at: maybe_instant("participants", responded_at)?,
-            })
-        })
+        .map(
+            |(delegation_id, role, response, comment, responded_at, code)| {
+                Ok(GatheredParticipant {
+                    row: ParticipantRow {
+                        meeting_id: meeting_id.to_owned(),
+                        delegation_id,
+                        role,
+                        response,
+                        comment,
+                        responded_at: maybe_instant("participants", responded_at)?,
+                    },
+                    code,
+                })
+            },
+        )
         .collect::<QueryResult<Vec<_>>>()?;
-    rows.sort_by(|a, b| (&a.role, &a.delegation_id).cmp(&(&b.role, &b.delegation_id)));
+    rows.sort_by(|a, b| {
+        (&a.row.role, &a.row.delegation_id).cmp(&(&b.row.role, &b.row.delegation_id))
+    });
     Ok(rows)
+}
+
+/// A participant as gathered: its row, and its delegation's code.
+#[derive(Debug, Clone)]
+pub struct GatheredParticipant {
+    pub row: ParticipantRow,
+    pub code: String,
 }
 
 /// An override as gathered: its original start, where it moved, and its own status.
@@ -271,7 +294,8 @@ mod tests {
         assert_eq!(
             PARTICIPANTS.sqlite,
             "(SELECT json_group_array(json_array(p.delegation_id, p.role, p.response, \
-             p.comment, p.responded_at)) FROM meeting_participants p \
+             p.comment, p.responded_at, d.code)) FROM meeting_participants p \
+             JOIN delegations d ON d.id = p.delegation_id \
              WHERE p.meeting_id = \"meetings\".\"id\")"
         );
         assert!(OVERRIDES
@@ -302,9 +326,12 @@ mod tests {
 
     #[test]
     fn participants_come_back_in_table_order() {
-        let json = r#"[["b","guest","pending",null,null],["c","host","accepted","ok",
-            "2027-01-02T03:04:05"],["a","guest","declined",null,"2027-01-02 03:04:05"]]"#;
-        let rows = participants("m", Some(json)).unwrap();
+        let json = r#"[["b","guest","pending",null,null,"BB"],["c","host","accepted","ok",
+            "2027-01-02T03:04:05","CC"],["a","guest","declined",null,"2027-01-02 03:04:05","AA"]]"#;
+        let gathered = participants("m", Some(json)).unwrap();
+        let codes: Vec<&str> = gathered.iter().map(|p| p.code.as_str()).collect();
+        assert_eq!(codes, ["AA", "BB", "CC"]);
+        let rows: Vec<ParticipantRow> = gathered.into_iter().map(|p| p.row).collect();
         let order: Vec<(&str, &str)> = rows
             .iter()
             .map(|r| (r.role.as_str(), r.delegation_id.as_str()))
@@ -367,7 +394,8 @@ mod tests {
     #[test]
     fn what_does_not_read_back_is_an_error() {
         assert!(participants("m", Some("{}")).is_err());
-        assert!(participants("m", Some(r#"[["a","host","pending",null,"soon"]]"#)).is_err());
+        assert!(participants("m", Some(r#"[["a","host","pending",null,"soon","A"]]"#)).is_err());
+        assert!(participants("m", Some(r#"[["a","host","pending",null,null]]"#)).is_err());
         assert!(overrides(Some(r#"[["never",null,null,null,null,null]]"#)).is_err());
         assert!(overrides(Some(r#"[["2027-01-01 10:00:00",null,null,null]]"#)).is_err());
     }

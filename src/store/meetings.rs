@@ -5,9 +5,8 @@ use diesel::prelude::*;
 
 use super::among::among;
 use super::conn::MultiBackend;
-use super::gathered::{self, Gathered, GatheredAnswer, GatheredOverride};
+use super::gathered::{self, Gathered, GatheredAnswer, GatheredOverride, GatheredParticipant};
 use super::literal::word;
-use super::participants::ParticipantRow;
 use super::schema::{forum_members as fm, meeting_participants as mp, meetings};
 use super::stamp::Stamp;
 use super::windows::{self, Answers, Window};
@@ -255,7 +254,7 @@ diesel::define_sql_function!(
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub row: MeetingRow,
-    pub participants: Vec<ParticipantRow>,
+    pub participants: Vec<GatheredParticipant>,
     pub overrides: Vec<GatheredOverride>,
     pub occurrence_answers: Vec<GatheredAnswer>,
     pub channel_status: Option<String>,

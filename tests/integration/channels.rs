@@ -541,6 +541,30 @@ async fn a_hotline_from_proposal_to_freeze_to_reopening(app: TestApp) {
         )
         .await;
     assert!(outside["channel_id"].is_null() && outside["channel_status"].is_null());
+    // The schedule likewise: the status for the parties, nothing for an outsider.
+    let in_schedule = |token: String| {
+        let (app, meeting_id) = (&app, meeting_id.clone());
+        async move {
+            let schedule = app
+                .expect(
+                    200,
+                    "GET",
+                    "/api/v1/schedule?from=2027-01-01T00:00:00Z&to=2028-01-01T00:00:00Z",
+                    Some(&token),
+                    None,
+                )
+                .await;
+            schedule["occurrences"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["meeting_id"] == meeting_id.as_str())
+                .unwrap()["channel_status"]
+                .clone()
+        }
+    };
+    assert_eq!(in_schedule(w.token("b-viewer").to_owned()).await, "active");
+    assert!(in_schedule(c_admin.clone()).await.is_null());
 
     // Closed by either side, for good; the meetings stay and say so.
     move_to(

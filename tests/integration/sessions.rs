@@ -157,6 +157,34 @@ async fn a_session_declined_is_declined_for_that_session_only(app: TestApp) {
             agreed("2027-02-09T09:00:00Z"),
         ]
     );
+    // Schedule items name the parties with their answers to that occurrence.
+    let schedule = app.expect(200, "GET", SESSIONS, Some(viewer), None).await;
+    let parties = |at: &str| -> Vec<(String, String)> {
+        schedule["occurrences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["meeting_id"] == id.as_str() && o["recurrence_id"] == at)
+            .unwrap()["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["code"].as_str().unwrap().to_owned(),
+                    p["response"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let both = |b: &str| {
+        vec![
+            ("AAA".to_owned(), "accepted".to_owned()),
+            ("BBB".to_owned(), b.to_owned()),
+        ]
+    };
+    assert_eq!(parties("2027-01-19T09:00:00Z"), both("declined"));
+    assert_eq!(parties("2027-01-26T09:00:00Z"), both("accepted"));
     // The feed: the series accepted, that session declined and tentative.
     let ics = app
         .call("GET", &format!("{path}.ics"), Some(viewer), None)

@@ -198,6 +198,14 @@ impl Consent {
         }
     }
 
+    /// The answers that apply to one occurrence (as the timeline gives it).
+    pub fn answers_to_occurrence(&self, o: &Occurrence) -> Vec<Answer> {
+        match o.recurrence_id {
+            Some(original) => self.answers_to(original.naive_utc()),
+            None => self.series.clone(),
+        }
+    }
+
     /// The status and agreement of one occurrence (as the timeline gives it).
     pub fn of_occurrence(&self, o: &Occurrence) -> Result<(MeetingStatus, Agreement), AppError> {
         let own = o

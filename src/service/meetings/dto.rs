@@ -208,8 +208,22 @@ pub struct Occurrence {
     pub location: Option<String>,
     #[schema(value_type = String)]
     pub host_delegation_id: DelegationId,
+    /// The participant delegations, each with its answer to this occurrence.
+    pub participants: Vec<OccurrenceParty>,
+    /// The status of the meeting's channel, for its parties only (null otherwise).
+    pub channel_status: Option<ChannelStatus>,
     /// For an occurrence of a series, its original start (RFC 3339 UTC); else null.
     pub recurrence_id: Option<String>,
+}
+
+/// A participant delegation as a schedule shows it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
+pub struct OccurrenceParty {
+    #[schema(value_type = String)]
+    pub delegation_id: DelegationId,
+    pub code: String,
+    /// Its answer to this occurrence (to the session, where it gave one).
+    pub response: Response,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, ToSchema)]

@@ -271,7 +271,7 @@ pub fn listed_view(ctx: &Context, listed: Listed) -> Result<Meeting, AppError> {
     let participants = listed
         .participants
         .into_iter()
-        .map(participant)
+        .map(|p| participant(p.row))
         .collect::<Result<Vec<_>, _>>()?;
     let status = listed.channel_status.as_deref().map(stored).transpose()?;
     let mut meeting = listed.row.into_view(participants, None)?;

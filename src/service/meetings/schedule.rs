@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use super::consent::Consent;
-use super::dto::{Occurrence, Schedule};
+use super::dto::{Occurrence, OccurrenceParty, Schedule};
 use super::load::{override_of, parse_zone, participant, recurrence_error, timeline_of};
+use crate::domain::channel::ChannelStatus;
 use crate::domain::meeting::{Format, MeetingStatus};
 use crate::domain::time;
 use crate::domain::zone::TimeZone;
@@ -14,7 +15,7 @@ use crate::error::{AppError, FieldError};
 use crate::service::Context;
 use crate::store::meetings::{self as rows, Cancelled, Listed};
 use crate::store::windows::Window;
-use crate::store::{delegations, Store};
+use crate::store::{delegations, stored, Store};
 
 /// The longest `/schedule` window.
 pub const MAX_SCHEDULE_DAYS: i64 = 366;
@@ -67,7 +68,7 @@ pub async fn schedule(
                 participants,
                 overrides,
                 occurrence_answers,
-                ..
+                channel_status,
             } in listed
             {
                 // Sessions held elsewhere: their own venue and zone.
@@ -85,10 +86,21 @@ pub async fn schedule(
                     .collect::<Result<Vec<_>, _>>()?;
                 let timeline = timeline_of(&row, overrides)?;
                 let format = Format::of(participants.len());
+                let codes: HashMap<String, String> = participants
+                    .iter()
+                    .map(|p| (p.row.delegation_id.clone(), p.code.clone()))
+                    .collect();
                 let participants = participants
                     .into_iter()
-                    .map(participant)
+                    .map(|p| participant(p.row))
                     .collect::<Result<Vec<_>, _>>()?;
+                // A channel is its two parties' business.
+                let takes_part =
+                    viewer.is_some_and(|d| participants.iter().any(|p| p.delegation_id == *d));
+                let channel_status = channel_status
+                    .filter(|_| takes_part)
+                    .map(|s| stored::<ChannelStatus>(&s))
+                    .transpose()?;
                 let consent = Consent::of(&row, &participants, occurrence_answers)?;
                 for o in timeline.between(from, to).map_err(recurrence_error)? {
                     let (status, agreement) = consent.of_occurrence(&o)?;
@@ -115,6 +127,19 @@ pub async fn schedule(
                             .and_then(|v| v.0.clone())
                             .or_else(|| row.location.clone()),
                         host_delegation_id: row.host(),
+                        participants: consent
+                            .answers_to_occurrence(&o)
+                            .into_iter()
+                            .map(|a| OccurrenceParty {
+                                code: codes
+                                    .get(a.delegation_id.as_str())
+                                    .cloned()
+                                    .unwrap_or_default(),
+                                delegation_id: a.delegation_id,
+                                response: a.response,
+                            })
+                            .collect(),
+                        channel_status,
                         recurrence_id: o.recurrence_id.as_ref().map(time::fmt_instant),
                     });
                 }
