@@ -17,6 +17,7 @@ use crate::domain::meeting::{MeetingStatus, Slot};
 use crate::domain::recurrence::{Override, Timeline};
 use crate::domain::stored::MeetingId;
 use crate::domain::time::{self, Disambiguation};
+use crate::domain::zone::TimeZone;
 use crate::error::AppError;
 use crate::service::audit::{self, Entry};
 use crate::service::delegations::double_option;
@@ -83,6 +84,28 @@ pub async fn put_occurrence(
     expected_version: Option<i64>,
     change: OccurrenceChange,
 ) -> Result<SeriesOccurrence, AppError> {
+    let parsed = parse_change(&change)?;
+    let ctx = ctx.clone();
+    write_row(store, Locked::Meeting, id.clone(), move |conn| {
+        apply_occurrence(
+            conn,
+            &ctx,
+            (&id, session, expected_version),
+            (&change, &parsed),
+        )
+    })
+    .await
+}
+
+/// The times and zone of an occurrence change, checked before anything is read.
+pub(super) struct ParsedChange {
+    start: Option<NaiveDateTime>,
+    end: Option<NaiveDateTime>,
+    new_zone: Option<Option<TimeZone>>,
+}
+
+/// Checks an occurrence change's times, venue and zone (422 naming the fields).
+pub(super) fn parse_change(change: &OccurrenceChange) -> Result<ParsedChange, AppError> {
     let mut errors = Vec::new();
     let start = change
         .start
@@ -103,216 +126,229 @@ pub async fn put_occurrence(
         Some(None) => Some(None),
         None => None,
     };
-    let ctx = ctx.clone();
-    write_row(store, Locked::Meeting, id.clone(), move |conn| {
-        let row = load_visible(conn, &ctx, &id)?;
-        let original = session.original(&row)?;
-        let not_an_occurrence = || {
-            AppError::NotFound(format!(
-                "{} is not an occurrence of this meeting",
-                time::fmt_instant(&original)
-            ))
-        };
-        if row.recurrence.is_none() {
-            return Err(not_an_occurrence());
-        }
-        authorize_host(&ctx, &row.host())?;
-        check_version(expected_version, row.version)?;
-        if row.status()? == MeetingStatus::Cancelled {
-            return Err(AppError::Conflict("the series is cancelled".into()));
-        }
-        let series_zone = row.zone()?;
-        let overrides = overrides_of_one(conn, &id)?;
-        let timeline = timeline_of(&row, overrides.clone())?;
-        let instance = timeline
-            .series
-            .as_ref()
-            .map(|s| s.occurrence_at(original))
-            .transpose()
-            .map_err(recurrence_error)?
-            .flatten()
-            .ok_or_else(not_an_occurrence)?;
-        let existing = overrides
-            .iter()
-            .find(|o| o.original_start_utc == original)
-            .cloned();
-        // The occurrence as it takes place now (moved, or where the series puts it — for a
-        // time in a DST gap, shifted), as wall-clock times that resolve back to it.
-        let (current_start_utc, current_end_utc) = existing
-            .as_ref()
-            .and_then(|o| o.moved)
-            .unwrap_or((instance.start_utc, instance.end_utc));
-        // Where the session is held now, and where it will be.
-        let venue = overrides::of_meetings(conn, &[id.as_str()])?
-            .into_iter()
-            .find(|o| o.original_start_utc == original.naive_utc())
-            .map(|o| (o.location, o.time_zone))
-            .unwrap_or_default();
-        let zone_before = match &venue.1 {
-            Some(zone) => parse_zone(zone)?,
-            None => series_zone,
-        };
-        let zone = match &new_zone {
-            Some(Some(zone)) => *zone,
-            Some(None) => series_zone,
-            None => zone_before,
-        };
-        let location = match &change.location {
-            Some(given) => given.clone(),
-            None => venue.0.clone(),
-        }
-        .filter(|l| Some(l) != row.location.as_ref());
-        let (current_start, start_disambiguation) =
-            time::wall_clock(current_start_utc, zone_before.tz());
-        let (current_end, end_disambiguation) = time::wall_clock(current_end_utc, zone_before.tz());
-        let slot = match (start, end) {
-            // Another zone, the same wall-clock times in it.
-            (None, None) if zone != zone_before => {
-                Slot::new(zone.tz(), current_start, current_end, change.disambiguation)
-            }
-            // Only the status or the venue changes: the time is not resolved again.
-            (None, None) => Ok(Slot {
-                zone: zone.tz(),
-                start_local: current_start,
-                end_local: current_end,
-                disambiguation: start_disambiguation.or(end_disambiguation),
-                start_utc: current_start_utc,
-                end_utc: current_end_utc,
-            }),
-            (Some(s), None) => Slot::new(
-                zone.tz(),
-                s,
-                s + (current_end - current_start),
-                change.disambiguation,
-            ),
-            (None, Some(e)) => Slot::new(
-                zone.tz(),
-                current_start,
-                e,
-                change.disambiguation.or(start_disambiguation),
-            ),
-            (Some(s), Some(e)) => Slot::new(zone.tz(), s, e, change.disambiguation),
-        }
-        .map_err(slot_error)?;
-        let moved = slot.start_utc != instance.start_utc || slot.end_utc != instance.end_utc;
-        if let Some(channel_id) = &row.channel() {
-            if (slot.start_local, slot.end_local) != (current_start, current_end) {
-                let set = participants::delegations_of(conn, &id)?;
-                channels::check_meeting(conn, channel_id, &row.host(), &set, true)?;
-            }
-        }
-        let series_status = row.status()?;
-        let status = change.status.or(existing.as_ref().and_then(|o| o.status));
-        let own_status = status.filter(|s| *s != series_status);
-        let own_zone = (zone != series_zone).then(|| zone.name().to_owned());
-        let elsewhere = location.is_some() || own_zone.is_some();
-
-        overrides::delete(conn, &id, original.naive_utc())?;
-        if moved || own_status.is_some() || elsewhere {
-            let at = now();
-            let moved_to = |t: DateTime<Utc>| moved.then_some(t.naive_utc());
-            overrides::insert(
-                conn,
-                &OverrideRow {
-                    meeting_id: id.as_str().to_owned(),
-                    original_start_utc: original.naive_utc(),
-                    original_start_local: Some(instance.start_local),
-                    disambiguation: moved
-                        .then_some(slot.disambiguation)
-                        .flatten()
-                        .map(|d| d.as_str().to_owned()),
-                    start_local: moved.then_some(slot.start_local),
-                    end_local: moved.then_some(slot.end_local),
-                    start_utc: moved_to(slot.start_utc),
-                    end_utc: moved_to(slot.end_utc),
-                    status: own_status.map(|s| s.as_str().to_owned()),
-                    location: location.clone(),
-                    time_zone: own_zone.clone(),
-                    created_at: at,
-                    updated_at: at,
-                },
-            )?;
-        }
-        // The session takes place at another time or place: the other parties are asked again.
-        let retimed = (slot.start_utc, slot.end_utc) != (current_start_utc, current_end_utc);
-        if retimed || location != venue.0 || own_zone != venue.1 {
-            super::sessions::ask_again_for_session(conn, &id, (original, instance.start_local))?;
-        }
-        let timeline = Timeline {
-            overrides: overrides_of_one(conn, &id)?,
-            ..timeline
-        };
-        let span = timeline.span().map_err(recurrence_error)?;
-        let span = (span.0.naive_utc(), span.1.naive_utc());
-        let versioned = Versioned {
-            id: &id,
-            version: row.version,
-        };
-        if rows::set_span(conn, versioned, span, row.sequence + 1)? == 0 {
-            return Err(stale(expected_version, row.version));
-        }
-        participants::set_span(conn, &id, span)?;
-        feed_stamps::meeting_changed(conn, &id, Vec::new())?;
-        let status = own_status.unwrap_or(series_status);
-        let parties = participants::delegations_of(conn, &id)?;
-        let mut details = Details {
-            recurrence_id: Some(time::fmt_instant(&original)),
-            ..Details::default()
-        };
-        details.change(
-            "start",
-            time::fmt_local(&current_start),
-            time::fmt_local(&slot.start_local),
-        );
-        details.change(
-            "end",
-            time::fmt_local(&current_end),
-            time::fmt_local(&slot.end_local),
-        );
-        let status_before = existing.as_ref().and_then(|o| o.status);
-        details.change("status", status_before.unwrap_or(series_status), status);
-        audit::record_detailed(
-            conn,
-            &ctx.actor(),
-            Entry {
-                action: "meeting.occurrence",
-                entity_type: "meeting",
-                entity_id: id.as_str(),
-                summary: format!(
-                    "occurrence {} of '{}': {} {}",
-                    time::fmt_instant(&original),
-                    row.title,
-                    if moved {
-                        format!(
-                            "moved to {} {}",
-                            time::fmt_local(&slot.start_local),
-                            zone.name()
-                        )
-                    } else {
-                        "in place".into()
-                    },
-                    status.as_str()
-                ),
-                parties,
-            },
-            Some(&details.to_json()),
-        )?;
-        Ok(SeriesOccurrence {
-            meeting_id: id.clone(),
-            recurrence_id: time::fmt_instant(&original),
-            time_zone: zone.name().to_owned(),
-            location: location.or_else(|| row.location.clone()),
-            start: time::fmt_local(&slot.start_local),
-            end: time::fmt_local(&slot.end_local),
-            start_utc: slot.start_utc,
-            end_utc: slot.end_utc,
-            status,
-            moved,
-            sequence: row.sequence + 1,
-            version: row.version + 1,
-        })
+    Ok(ParsedChange {
+        start,
+        end,
+        new_zone,
     })
-    .await
+}
+
+/// Applies a checked occurrence change in the caller's transaction (a PUT, or an accepted
+/// proposal for one session).
+pub(super) fn apply_occurrence(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    (id, session, expected_version): (&MeetingId, SessionKey, Option<i64>),
+    (change, parsed): (&OccurrenceChange, &ParsedChange),
+) -> Result<SeriesOccurrence, AppError> {
+    let (start, end, new_zone) = (parsed.start, parsed.end, parsed.new_zone);
+    let id = id.clone();
+    let row = load_visible(conn, &ctx, &id)?;
+    let original = session.original(&row)?;
+    let not_an_occurrence = || {
+        AppError::NotFound(format!(
+            "{} is not an occurrence of this meeting",
+            time::fmt_instant(&original)
+        ))
+    };
+    if row.recurrence.is_none() {
+        return Err(not_an_occurrence());
+    }
+    authorize_host(&ctx, &row.host())?;
+    check_version(expected_version, row.version)?;
+    if row.status()? == MeetingStatus::Cancelled {
+        return Err(AppError::Conflict("the series is cancelled".into()));
+    }
+    let series_zone = row.zone()?;
+    let overrides = overrides_of_one(conn, &id)?;
+    let timeline = timeline_of(&row, overrides.clone())?;
+    let instance = timeline
+        .series
+        .as_ref()
+        .map(|s| s.occurrence_at(original))
+        .transpose()
+        .map_err(recurrence_error)?
+        .flatten()
+        .ok_or_else(not_an_occurrence)?;
+    let existing = overrides
+        .iter()
+        .find(|o| o.original_start_utc == original)
+        .cloned();
+    // The occurrence as it takes place now (moved, or where the series puts it — for a
+    // time in a DST gap, shifted), as wall-clock times that resolve back to it.
+    let (current_start_utc, current_end_utc) = existing
+        .as_ref()
+        .and_then(|o| o.moved)
+        .unwrap_or((instance.start_utc, instance.end_utc));
+    // Where the session is held now, and where it will be.
+    let venue = overrides::of_meetings(conn, &[id.as_str()])?
+        .into_iter()
+        .find(|o| o.original_start_utc == original.naive_utc())
+        .map(|o| (o.location, o.time_zone))
+        .unwrap_or_default();
+    let zone_before = match &venue.1 {
+        Some(zone) => parse_zone(zone)?,
+        None => series_zone,
+    };
+    let zone = match &new_zone {
+        Some(Some(zone)) => *zone,
+        Some(None) => series_zone,
+        None => zone_before,
+    };
+    let location = match &change.location {
+        Some(given) => given.clone(),
+        None => venue.0.clone(),
+    }
+    .filter(|l| Some(l) != row.location.as_ref());
+    let (current_start, start_disambiguation) =
+        time::wall_clock(current_start_utc, zone_before.tz());
+    let (current_end, end_disambiguation) = time::wall_clock(current_end_utc, zone_before.tz());
+    let slot = match (start, end) {
+        // Another zone, the same wall-clock times in it.
+        (None, None) if zone != zone_before => {
+            Slot::new(zone.tz(), current_start, current_end, change.disambiguation)
+        }
+        // Only the status or the venue changes: the time is not resolved again.
+        (None, None) => Ok(Slot {
+            zone: zone.tz(),
+            start_local: current_start,
+            end_local: current_end,
+            disambiguation: start_disambiguation.or(end_disambiguation),
+            start_utc: current_start_utc,
+            end_utc: current_end_utc,
+        }),
+        (Some(s), None) => Slot::new(
+            zone.tz(),
+            s,
+            s + (current_end - current_start),
+            change.disambiguation,
+        ),
+        (None, Some(e)) => Slot::new(
+            zone.tz(),
+            current_start,
+            e,
+            change.disambiguation.or(start_disambiguation),
+        ),
+        (Some(s), Some(e)) => Slot::new(zone.tz(), s, e, change.disambiguation),
+    }
+    .map_err(slot_error)?;
+    let moved = slot.start_utc != instance.start_utc || slot.end_utc != instance.end_utc;
+    if let Some(channel_id) = &row.channel() {
+        if (slot.start_local, slot.end_local) != (current_start, current_end) {
+            let set = participants::delegations_of(conn, &id)?;
+            channels::check_meeting(conn, channel_id, &row.host(), &set, true)?;
+        }
+    }
+    let series_status = row.status()?;
+    let status = change.status.or(existing.as_ref().and_then(|o| o.status));
+    let own_status = status.filter(|s| *s != series_status);
+    let own_zone = (zone != series_zone).then(|| zone.name().to_owned());
+    let elsewhere = location.is_some() || own_zone.is_some();
+
+    overrides::delete(conn, &id, original.naive_utc())?;
+    if moved || own_status.is_some() || elsewhere {
+        let at = now();
+        let moved_to = |t: DateTime<Utc>| moved.then_some(t.naive_utc());
+        overrides::insert(
+            conn,
+            &OverrideRow {
+                meeting_id: id.as_str().to_owned(),
+                original_start_utc: original.naive_utc(),
+                original_start_local: Some(instance.start_local),
+                disambiguation: moved
+                    .then_some(slot.disambiguation)
+                    .flatten()
+                    .map(|d| d.as_str().to_owned()),
+                start_local: moved.then_some(slot.start_local),
+                end_local: moved.then_some(slot.end_local),
+                start_utc: moved_to(slot.start_utc),
+                end_utc: moved_to(slot.end_utc),
+                status: own_status.map(|s| s.as_str().to_owned()),
+                location: location.clone(),
+                time_zone: own_zone.clone(),
+                created_at: at,
+                updated_at: at,
+            },
+        )?;
+    }
+    // The session takes place at another time or place: the other parties are asked again.
+    let retimed = (slot.start_utc, slot.end_utc) != (current_start_utc, current_end_utc);
+    if retimed || location != venue.0 || own_zone != venue.1 {
+        super::sessions::ask_again_for_session(conn, &id, (original, instance.start_local))?;
+    }
+    let timeline = Timeline {
+        overrides: overrides_of_one(conn, &id)?,
+        ..timeline
+    };
+    let span = timeline.span().map_err(recurrence_error)?;
+    let span = (span.0.naive_utc(), span.1.naive_utc());
+    let versioned = Versioned {
+        id: &id,
+        version: row.version,
+    };
+    if rows::set_span(conn, versioned, span, row.sequence + 1)? == 0 {
+        return Err(stale(expected_version, row.version));
+    }
+    participants::set_span(conn, &id, span)?;
+    feed_stamps::meeting_changed(conn, &id, Vec::new())?;
+    let status = own_status.unwrap_or(series_status);
+    let parties = participants::delegations_of(conn, &id)?;
+    let mut details = Details {
+        recurrence_id: Some(time::fmt_instant(&original)),
+        ..Details::default()
+    };
+    details.change(
+        "start",
+        time::fmt_local(&current_start),
+        time::fmt_local(&slot.start_local),
+    );
+    details.change(
+        "end",
+        time::fmt_local(&current_end),
+        time::fmt_local(&slot.end_local),
+    );
+    let status_before = existing.as_ref().and_then(|o| o.status);
+    details.change("status", status_before.unwrap_or(series_status), status);
+    audit::record_detailed(
+        conn,
+        &ctx.actor(),
+        Entry {
+            action: "meeting.occurrence",
+            entity_type: "meeting",
+            entity_id: id.as_str(),
+            summary: format!(
+                "occurrence {} of '{}': {} {}",
+                time::fmt_instant(&original),
+                row.title,
+                if moved {
+                    format!(
+                        "moved to {} {}",
+                        time::fmt_local(&slot.start_local),
+                        zone.name()
+                    )
+                } else {
+                    "in place".into()
+                },
+                status.as_str()
+            ),
+            parties,
+        },
+        Some(&details.to_json()),
+    )?;
+    Ok(SeriesOccurrence {
+        meeting_id: id.clone(),
+        recurrence_id: time::fmt_instant(&original),
+        time_zone: zone.name().to_owned(),
+        location: location.or_else(|| row.location.clone()),
+        start: time::fmt_local(&slot.start_local),
+        end: time::fmt_local(&slot.end_local),
+        start_utc: slot.start_utc,
+        end_utc: slot.end_utc,
+        status,
+        moved,
+        sequence: row.sequence + 1,
+        version: row.version + 1,
+    })
 }
 
 /// After a series changed its time, rule or zone, the overrides it kept (their original starts

@@ -40,6 +40,29 @@ pub async fn update(
     patch: MeetingPatch,
     on_conflict: OnConflict,
 ) -> Result<Meeting, AppError> {
+    let parsed = parse_patch(&patch)?;
+    let ctx = ctx.clone();
+    write_row(store, Locked::Meeting, id.clone(), move |conn| {
+        apply(
+            conn,
+            &ctx,
+            (&id, expected_version),
+            (&patch, &parsed),
+            on_conflict,
+        )
+    })
+    .await
+}
+
+/// The times and zone of a patch, checked before anything is read.
+pub(super) struct ParsedPatch {
+    start: Option<chrono::NaiveDateTime>,
+    end: Option<chrono::NaiveDateTime>,
+    zone: Option<crate::domain::zone::TimeZone>,
+}
+
+/// Checks a patch's texts, times and zone (422 naming the fields).
+pub(super) fn parse_patch(patch: &MeetingPatch) -> Result<ParsedPatch, AppError> {
     let mut errors = Vec::new();
     check_texts(
         patch.title.as_deref(),
@@ -62,137 +85,146 @@ pub async fn update(
         return Err(AppError::invalid_fields(errors));
     }
     let zone = patch.time_zone.as_deref().map(parse_zone).transpose()?;
+    Ok(ParsedPatch { start, end, zone })
+}
+
+/// Applies a checked patch in the caller's transaction (a PATCH, or an accepted proposal).
+pub(super) fn apply(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    (id, expected_version): (&MeetingId, Option<i64>),
+    (patch, parsed): (&MeetingPatch, &ParsedPatch),
+    on_conflict: OnConflict,
+) -> Result<Meeting, AppError> {
+    let (id, start, end, zone) = (id.clone(), parsed.start, parsed.end, parsed.zone);
     let ctx = ctx.clone();
-    write_row(store, Locked::Meeting, id.clone(), move |conn| {
-        let row = load_visible(conn, &ctx, &id)?;
-        let host = row.host();
-        authorize_host(&ctx, &host)?;
-        check_version(expected_version, row.version)?;
-        if row.status()? == MeetingStatus::Cancelled {
-            return Err(AppError::Conflict(
-                "the meeting is cancelled: book a new one".into(),
-            ));
-        }
-        let before = participants_of_one(conn, &id)?;
-        let current = current(conn, &row, &before)?;
-        let edit = Edit {
-            zone,
-            start,
-            end,
-            disambiguation: patch.disambiguation,
-            recurrence: patch.recurrence.clone(),
-            title: patch.title.clone(),
-            description: patch.description.clone(),
-            location: patch.location.clone(),
+    let row = load_visible(conn, &ctx, &id)?;
+    let host = row.host();
+    authorize_host(&ctx, &host)?;
+    check_version(expected_version, row.version)?;
+    if row.status()? == MeetingStatus::Cancelled {
+        return Err(AppError::Conflict(
+            "the meeting is cancelled: book a new one".into(),
+        ));
+    }
+    let before = participants_of_one(conn, &id)?;
+    let current = current(conn, &row, &before)?;
+    let edit = Edit {
+        zone,
+        start,
+        end,
+        disambiguation: patch.disambiguation,
+        recurrence: patch.recurrence.clone(),
+        title: patch.title.clone(),
+        description: patch.description.clone(),
+        location: patch.location.clone(),
+        status: patch.status,
+        confidentiality: patch.confidentiality,
+        participants: patch
+            .participants
+            .as_deref()
+            .map(|given| participant_set(conn, &host, given))
+            .transpose()?,
+        channel_id: patch.channel_id.clone(),
+        forum_id: patch.forum_id.clone(),
+    };
+    let plan = plan_update(&current, edit).map_err(plan_error)?;
+    // Consent: what the others agreed to changed → their answers are asked again.
+    let resets = plan.changes.resets_answers();
+    let keep: HashMap<DelegationId, Participant> = before
+        .iter()
+        .filter(|p| !resets || p.role == ParticipantRole::Host)
+        .map(|p| (p.delegation_id.clone(), p.clone()))
+        .collect();
+    let rule = match patch.agreement_rule {
+        Some(rule) => rule.into(),
+        None => consent::rule_of(&row)?,
+    };
+    let rule = consent::check_rule(rule, plan.participants.len())?;
+    let answers = consent::answers_after(&plan.participants, &host, &keep);
+    let (status, forced) = consent::decide(
+        &ctx,
+        &host,
+        &agreement(rule, &answers),
+        consent::Asked {
             status: patch.status,
-            confidentiality: patch.confidentiality,
-            participants: patch
-                .participants
-                .as_deref()
-                .map(|given| participant_set(conn, &host, given))
-                .transpose()?,
-            channel_id: patch.channel_id.clone(),
-            forum_id: patch.forum_id.clone(),
-        };
-        let plan = plan_update(&current, edit).map_err(plan_error)?;
-        // Consent: what the others agreed to changed → their answers are asked again.
-        let resets = plan.changes.resets_answers();
-        let keep: HashMap<DelegationId, Participant> = before
-            .iter()
-            .filter(|p| !resets || p.role == ParticipantRole::Host)
-            .map(|p| (p.delegation_id.clone(), p.clone()))
-            .collect();
-        let rule = match patch.agreement_rule {
-            Some(rule) => rule.into(),
-            None => consent::rule_of(&row)?,
-        };
-        let rule = consent::check_rule(rule, plan.participants.len())?;
-        let answers = consent::answers_after(&plan.participants, &host, &keep);
-        let (status, forced) = consent::decide(
-            &ctx,
-            &host,
-            &agreement(rule, &answers),
-            consent::Asked {
-                status: patch.status,
-                force: patch.force.unwrap_or(false),
-            },
-            consent::Before {
-                status: current.status,
-                forced: row.confirmation_forced,
-                answers_reset: resets,
-            },
-        )?;
-        let references = (plan.channel_id.as_ref(), plan.forum_id.as_ref());
-        check_channel_and_forum(conn, &host, &plan.participants, references, &plan.changes)?;
-        let found = if plan.changes.time() || plan.changes.contains(Change::Participants) {
-            let found = conflicts(conn, &ctx, Some(&id), &plan.participants, &plan.timeline)?;
-            refuse_if_rejected(on_conflict, &found)?;
-            Some(found)
-        } else {
-            None
-        };
-        // What the meeting's feeds were (a delegation removed, a meeting no longer public)
-        // moves with what they are now.
-        let stamped = feed_stamps::of_meeting(conn, &id)?;
-        let consented = Consented {
-            status,
-            forced,
-            rule,
-            keep,
-        };
-        persist(conn, (&row, expected_version), &plan, &consented)?;
-        feed_stamps::meeting_changed(conn, &id, stamped)?;
-        let current_view = Before {
-            current: &current,
-            rule: consent::rule_of(&row)?,
+            force: patch.force.unwrap_or(false),
+        },
+        consent::Before {
+            status: current.status,
             forced: row.confirmation_forced,
-        };
-        let mut parties: Vec<DelegationId> = plan.participants.clone();
-        parties.extend(current.participants.iter().cloned());
-        let mut changed = plan.changes.labels();
-        if status != current.status && !plan.changes.contains(Change::Status) {
-            changed.push("status (consent)");
-        }
-        if forced && !row.confirmation_forced {
-            changed.push("confirmed without agreement (force)");
-        }
-        if resets && before.iter().any(|p| p.role != ParticipantRole::Host) {
-            changed.push("answers asked again");
-        }
-        if !plan.orphaned.is_empty() {
-            changed.push("overrides removed");
-        }
-        let details = update_details(&current_view, &plan, (status, forced, rule));
-        audit::record_detailed(
-            conn,
-            &ctx.actor(),
-            Entry {
-                action: "meeting.update",
-                entity_type: "meeting",
-                entity_id: id.as_str(),
-                summary: if changed.is_empty() {
-                    format!("meeting '{}' saved unchanged", plan.title)
-                } else {
-                    format!("meeting '{}': {} changed", plan.title, changed.join(", "))
-                },
-                parties,
+            answers_reset: resets,
+        },
+    )?;
+    let references = (plan.channel_id.as_ref(), plan.forum_id.as_ref());
+    check_channel_and_forum(conn, &host, &plan.participants, references, &plan.changes)?;
+    let found = if plan.changes.time() || plan.changes.contains(Change::Participants) {
+        let found = conflicts(conn, &ctx, Some(&id), &plan.participants, &plan.timeline)?;
+        refuse_if_rejected(on_conflict, &found)?;
+        Some(found)
+    } else {
+        None
+    };
+    // What the meeting's feeds were (a delegation removed, a meeting no longer public)
+    // moves with what they are now.
+    let stamped = feed_stamps::of_meeting(conn, &id)?;
+    let consented = Consented {
+        status,
+        forced,
+        rule,
+        keep,
+    };
+    persist(conn, (&row, expected_version), &plan, &consented)?;
+    feed_stamps::meeting_changed(conn, &id, stamped)?;
+    let current_view = Before {
+        current: &current,
+        rule: consent::rule_of(&row)?,
+        forced: row.confirmation_forced,
+    };
+    let mut parties: Vec<DelegationId> = plan.participants.clone();
+    parties.extend(current.participants.iter().cloned());
+    let mut changed = plan.changes.labels();
+    if status != current.status && !plan.changes.contains(Change::Status) {
+        changed.push("status (consent)");
+    }
+    if forced && !row.confirmation_forced {
+        changed.push("confirmed without agreement (force)");
+    }
+    if resets && before.iter().any(|p| p.role != ParticipantRole::Host) {
+        changed.push("answers asked again");
+    }
+    if !plan.orphaned.is_empty() {
+        changed.push("overrides removed");
+    }
+    let details = update_details(&current_view, &plan, (status, forced, rule));
+    audit::record_detailed(
+        conn,
+        &ctx.actor(),
+        Entry {
+            action: "meeting.update",
+            entity_type: "meeting",
+            entity_id: id.as_str(),
+            summary: if changed.is_empty() {
+                format!("meeting '{}' saved unchanged", plan.title)
+            } else {
+                format!("meeting '{}': {} changed", plan.title, changed.join(", "))
             },
-            Some(&details.to_json()),
-        )?;
-        let row = load_visible(conn, &ctx, &id)?;
-        let found = match found {
-            Some(found) => found,
-            None => conflicts(conn, &ctx, Some(&id), &plan.participants, &plan.timeline)?,
-        };
-        let mut meeting = row.into_view(participants_of_one(conn, &id)?, Some(found))?;
-        with_channels(conn, &ctx, std::slice::from_mut(&mut meeting))?;
-        if !plan.orphaned.is_empty() {
-            let orphaned = plan.orphaned.iter().map(time::fmt_instant).collect();
-            meeting.orphaned_occurrences = Some(orphaned);
-        }
-        Ok(meeting)
-    })
-    .await
+            parties,
+        },
+        Some(&details.to_json()),
+    )?;
+    let row = load_visible(conn, &ctx, &id)?;
+    let found = match found {
+        Some(found) => found,
+        None => conflicts(conn, &ctx, Some(&id), &plan.participants, &plan.timeline)?,
+    };
+    let mut meeting = row.into_view(participants_of_one(conn, &id)?, Some(found))?;
+    with_channels(conn, &ctx, std::slice::from_mut(&mut meeting))?;
+    if !plan.orphaned.is_empty() {
+        let orphaned = plan.orphaned.iter().map(time::fmt_instant).collect();
+        meeting.orphaned_occurrences = Some(orphaned);
+    }
+    Ok(meeting)
 }
 
 /// The meeting before a change, as its history records it.
