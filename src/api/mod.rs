@@ -11,6 +11,7 @@ pub mod http;
 pub mod meetings;
 pub mod ops;
 pub mod problem;
+pub mod proposals;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -321,6 +322,11 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(sessions::respond_to_session)
             .service(sessions::respond_to_session_local)
             .service(meetings::history)
+            .service(proposals::propose)
+            .service(proposals::list)
+            .service(proposals::accept)
+            .service(proposals::reject)
+            .service(proposals::withdraw)
             .service(meetings::schedule)
             .service(channels::create)
             .service(channels::list)

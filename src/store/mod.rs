@@ -19,6 +19,7 @@ pub mod migrate;
 pub mod occurrence_answers;
 pub mod overrides;
 pub mod participants;
+pub mod proposals;
 pub mod schema;
 pub mod seed;
 pub mod stamp;

@@ -218,6 +218,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    proposals (id) {
+        id -> Text,
+        meeting_id -> Text,
+        proposer_delegation_id -> Text,
+        proposer_user_id -> Text,
+        recurrence_id -> Nullable<Timestamp>,
+        start_local -> Nullable<Timestamp>,
+        end_local -> Nullable<Timestamp>,
+        time_zone -> Nullable<Text>,
+        location -> Nullable<Text>,
+        comment -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(meeting_participants -> meetings (meeting_id));
 diesel::joinable!(feeds -> users (user_id));
 
@@ -246,5 +265,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     forums,
     forum_members,
     feed_stamps,
-    occurrence_answers
+    occurrence_answers,
+    proposals
 );

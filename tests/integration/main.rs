@@ -25,6 +25,7 @@ mod meetings;
 mod newcomer;
 mod ops;
 mod persistence;
+mod proposals;
 mod rederive;
 mod references;
 mod revocation;

@@ -303,6 +303,19 @@ pub fn audited(
     details: &super::history::Details,
 ) -> Result<Meeting, AppError> {
     feed_stamps::meeting_changed(conn, id, Vec::new())?;
+    record_change(conn, ctx, id, (action, summary), details)?;
+    let row = load_visible(conn, ctx, id)?;
+    view(conn, ctx, row, WithConflicts::No)
+}
+
+/// Records a change of meeting `id` in the audit log for every party, with what it changed.
+pub fn record_change(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    id: &MeetingId,
+    (action, summary): (&str, String),
+    details: &super::history::Details,
+) -> Result<(), AppError> {
     let parties = participants::delegations_of(conn, id)?;
     audit::record_detailed(
         conn,
@@ -316,8 +329,7 @@ pub fn audited(
         },
         Some(&details.to_json()),
     )?;
-    let row = load_visible(conn, ctx, id)?;
-    view(conn, ctx, row, WithConflicts::No)
+    Ok(())
 }
 
 pub fn recurrence_error(error: RecurrenceError) -> AppError {

@@ -13,6 +13,7 @@ mod dto;
 pub mod history;
 pub(crate) mod load;
 mod occurrences;
+pub mod proposals;
 mod read;
 pub mod rederive;
 mod respond;
@@ -31,6 +32,9 @@ pub use dto::{
 pub use history::{history, HistoryEntry};
 pub use load::parse_local;
 pub use occurrences::{put_occurrence, OccurrenceChange, SeriesOccurrence};
+pub use proposals::{
+    accept, list_proposals, propose, reject, withdraw, NewProposal, Proposal, ProposalDecision,
+};
 pub use read::{get, list};
 pub use respond::{cancel, respond};
 pub use schedule::{schedule, MAX_SCHEDULE_DAYS};

@@ -143,7 +143,7 @@ pub(super) fn apply_occurrence(
 ) -> Result<SeriesOccurrence, AppError> {
     let (start, end, new_zone) = (parsed.start, parsed.end, parsed.new_zone);
     let id = id.clone();
-    let row = load_visible(conn, &ctx, &id)?;
+    let row = load_visible(conn, ctx, &id)?;
     let original = session.original(&row)?;
     let not_an_occurrence = || {
         AppError::NotFound(format!(
@@ -154,7 +154,7 @@ pub(super) fn apply_occurrence(
     if row.recurrence.is_none() {
         return Err(not_an_occurrence());
     }
-    authorize_host(&ctx, &row.host())?;
+    authorize_host(ctx, &row.host())?;
     check_version(expected_version, row.version)?;
     if row.status()? == MeetingStatus::Cancelled {
         return Err(AppError::Conflict("the series is cancelled".into()));

@@ -5,12 +5,12 @@ use super::consent;
 use super::dto::{Meeting, NewResponse};
 use super::history::Details;
 use super::load::{audited, load_visible, participants_of_one, view, WithConflicts};
-use crate::domain::agreement::{status_after, AgreementState};
+use crate::domain::agreement::{status_after, Agreement, AgreementState};
 use crate::domain::meeting::{check_len, MeetingStatus, Response};
 use crate::domain::stored::{DelegationId, MeetingId};
 use crate::error::{AppError, FieldError};
 use crate::service::{check_version, stale, write_row, Context};
-use crate::store::meetings::{self as rows, Versioned};
+use crate::store::meetings::{self as rows, MeetingRow, Versioned};
 use crate::store::{now, participants, DbConnection, Locked, Store};
 
 /// The longest comment of an answer.
@@ -108,6 +108,43 @@ pub(super) fn answering(
     }
 }
 
+/// What the answers now make of a meeting's status.
+pub(super) struct Followed {
+    pub was: MeetingStatus,
+    pub status: MeetingStatus,
+    pub agreement: Agreement,
+    /// False when the row was no longer at the version read (a concurrent change).
+    pub written: bool,
+}
+
+/// After an answer changed, the status follows consent — agreed → confirmed, agreement lost
+/// → proposed (unless the host's admin forced it) — and the version rises (from `row`'s).
+pub(super) fn follow_consent(
+    conn: &mut DbConnection,
+    row: &MeetingRow,
+) -> Result<Followed, AppError> {
+    let id = row.meeting_id();
+    let agreement = consent::agreement_of(row, &participants_of_one(conn, &id)?)?;
+    let was = row.status()?;
+    let agreed = agreement.state == AgreementState::Agreed;
+    let status = status_after(was, agreed, row.confirmation_forced);
+    let versioned = Versioned {
+        id: &id,
+        version: row.version,
+    };
+    let written = if status == was {
+        rows::touch(conn, versioned)?
+    } else {
+        rows::set_status(conn, versioned, status.as_str(), row.sequence + 1)?
+    };
+    Ok(Followed {
+        was,
+        status,
+        agreement,
+        written: written == 1,
+    })
+}
+
 /// A participant delegation answers (its admins and schedulers).
 pub async fn respond(
     store: &Store,
@@ -134,22 +171,13 @@ pub async fn respond(
         // An internal comment goes to the history only, for the delegation's own users.
         let shown = answer.comment.as_deref().filter(|_| !internal);
         participants::set_response(conn, &id, delegation, response, shown, now())?;
-        // The status follows consent: agreed → confirmed, agreement lost → proposed (unless
-        // the host's admin forced it).
-        let agreement = consent::agreement_of(&row, &participants_of_one(conn, &id)?)?;
-        let was = row.status()?;
-        let agreed = agreement.state == AgreementState::Agreed;
-        let status = status_after(was, agreed, row.confirmation_forced);
-        let versioned = Versioned {
-            id: &id,
-            version: row.version,
-        };
-        let written = if status == was {
-            rows::touch(conn, versioned)?
-        } else {
-            rows::set_status(conn, versioned, status.as_str(), row.sequence + 1)?
-        };
-        if written == 0 {
+        let Followed {
+            was,
+            status,
+            agreement,
+            written,
+        } = follow_consent(conn, &row)?;
+        if !written {
             return Err(stale(expected_version, row.version));
         }
         let mut summary = format!("{} to '{}'", answer.response.as_str(), row.title);

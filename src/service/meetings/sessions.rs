@@ -150,7 +150,7 @@ pub async fn respond_to_session(
 }
 
 /// The occurrence of the series that starts (originally) at `original`; 404 otherwise.
-fn occurrence(
+pub(super) fn occurrence(
     conn: &mut DbConnection,
     row: &MeetingRow,
     original: DateTime<Utc>,
