@@ -78,17 +78,17 @@ pub fn delete_of_meeting(conn: &mut DbConnection, id: &MeetingId) -> QueryResult
     Ok(())
 }
 
-/// The answers of the delegations no longer taking part (they answer nothing any more).
-pub fn delete_of_others(
+/// One delegation's answers to single sessions of the meeting (its answer to the whole series
+/// replaces them).
+pub fn delete_of_delegation(
     conn: &mut DbConnection,
     id: &MeetingId,
-    taking_part: &[DelegationId],
+    delegation: &DelegationId,
 ) -> QueryResult<()> {
-    let keep: Vec<&str> = taking_part.iter().map(DelegationId::as_str).collect();
     diesel::delete(
         oa::table
             .filter(oa::meeting_id.eq(id.as_str()))
-            .filter(oa::delegation_id.ne_all(keep)),
+            .filter(oa::delegation_id.eq(delegation.as_str())),
     )
     .execute(conn)?;
     Ok(())

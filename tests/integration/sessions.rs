@@ -247,6 +247,23 @@ async fn a_session_declined_is_declined_for_that_session_only(app: TestApp) {
         session("2027-02-02T09:00:00Z", "confirmed", "agreed")
     );
 
+    // An answer to the whole series answers every session as it now stands (as calendar
+    // clients' "all events" does): the declined session is accepted too.
+    app.expect(
+        200,
+        "POST",
+        &format!("{path}/response"),
+        Some(w.token("b-scheduler")),
+        Some(json!({"response": "accepted"})),
+    )
+    .await;
+    let all = sessions(&app, viewer, &id).await;
+    assert!(
+        all.iter()
+            .all(|(_, status, state)| status == "confirmed" && state == "agreed"),
+        "{all:?}"
+    );
+
     // The whole series moves to another venue: every answer is asked again, the sessions'
     // own ones too.
     app.expect(
@@ -396,6 +413,32 @@ async fn an_alternating_venue_series_stays_one_series(app: TestApp) {
     );
     assert!(april.contains("LOCATION:Washington"), "{april}");
     assert!(ics.contains("TZID:America/New_York") && ics.contains("TZID:Europe/Moscow"));
+
+    // The history tells where April's session went.
+    let history = app
+        .expect(
+            200,
+            "GET",
+            &format!("{path}/history"),
+            Some(w.token("b-viewer")),
+            None,
+        )
+        .await;
+    let moved = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "meeting.occurrence")
+        .unwrap();
+    assert_eq!(moved["recurrence_id"], "2027-04-12T07:00:00Z");
+    assert_eq!(
+        moved["changes"]["time_zone"],
+        json!({"before": "Europe/Moscow", "after": "America/New_York"})
+    );
+    assert_eq!(
+        moved["changes"]["location"],
+        json!({"before": "Moscow", "after": "Washington"})
+    );
 
     // October back to the series' venue and zone: 10:00 in Moscow again, no override left.
     let back = app

@@ -309,6 +309,13 @@ pub(super) fn apply_occurrence(
     );
     let status_before = existing.as_ref().and_then(|o| o.status);
     details.change("status", status_before.unwrap_or(series_status), status);
+    details.change("time_zone", zone_before.name(), zone.name());
+    let series_venue = row.location.as_ref();
+    details.change(
+        "location",
+        venue.0.as_ref().or(series_venue),
+        location.as_ref().or(series_venue),
+    );
     audit::record_detailed(
         conn,
         &ctx.actor(),

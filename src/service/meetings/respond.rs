@@ -11,7 +11,7 @@ use crate::domain::stored::{DelegationId, MeetingId};
 use crate::error::{AppError, FieldError};
 use crate::service::{check_version, stale, write_row, Context};
 use crate::store::meetings::{self as rows, MeetingRow, Versioned};
-use crate::store::{now, participants, DbConnection, Locked, Store};
+use crate::store::{now, occurrence_answers, participants, DbConnection, Locked, Store};
 
 /// The longest comment of an answer.
 pub const MAX_COMMENT_CHARS: usize = 2_000;
@@ -171,6 +171,8 @@ pub async fn respond(
         // An internal comment goes to the history only, for the delegation's own users.
         let shown = answer.comment.as_deref().filter(|_| !internal);
         participants::set_response(conn, &id, delegation, response, shown, now())?;
+        // An answer to the series is an answer to every session of it, as it now stands.
+        occurrence_answers::delete_of_delegation(conn, &id, delegation)?;
         let Followed {
             was,
             status,
