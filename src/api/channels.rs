@@ -55,7 +55,7 @@ pub async fn create(
     created(
         outcome,
         |c| format!("/api/v1/channels/{}", c.id),
-        |c| c.version,
+        |c| Some(c.version),
     )
 }
 

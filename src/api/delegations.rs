@@ -36,7 +36,7 @@ pub async fn create(
     let delegation = delegations::create(&state.store, &caller.0, body.into_inner()).await?;
     Ok(created_response(
         format!("/api/v1/delegations/{}", delegation.id),
-        delegation.version,
+        Some(delegation.version),
         &delegation,
     ))
 }
@@ -149,7 +149,7 @@ pub async fn create_user(
     .await?;
     Ok(created_response(
         format!("/api/v1/delegations/{delegation_id}/users/{}", user.id),
-        user.version,
+        Some(user.version),
         &user,
     ))
 }

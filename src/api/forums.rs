@@ -37,7 +37,7 @@ pub async fn create(
     created(
         outcome,
         |f| format!("/api/v1/forums/{}", f.id),
-        |f| f.version,
+        |f| Some(f.version),
     )
 }
 

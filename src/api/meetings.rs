@@ -74,7 +74,7 @@ pub async fn create(
     created(
         outcome,
         |m| format!("/api/v1/meetings/{}", m.id),
-        |m| m.version,
+        |m| Some(m.version),
     )
 }
 

@@ -245,24 +245,27 @@ impl PageQuery {
     }
 }
 
-/// 201 with `Location` and `ETag`.
+/// 201 with `Location`, and `ETag` for a versioned resource.
 pub fn created_response(
     location: String,
-    version: i64,
+    version: Option<i64>,
     body: impl serde::Serialize,
 ) -> actix_web::HttpResponse {
     let mut response = actix_web::HttpResponse::Created();
     response.insert_header((header::LOCATION, location));
-    with_etag(response, version).json(body)
+    match version {
+        Some(version) => with_etag(response, version).json(body),
+        None => response.json(body),
+    }
 }
 
-/// 201 with `Location` and `ETag` for a new resource. A replay answers the same: the first
-/// answer's body as it was sent (marked `Idempotent-Replayed: true`), with the `Location` and
-/// `ETag` of the resource it describes.
+/// 201 with `Location` (and `ETag`, for a versioned resource) for a new resource. A replay
+/// answers the same: the first answer's body as it was sent (marked `Idempotent-Replayed:
+/// true`), with the `Location` and `ETag` of the resource it describes.
 pub fn created<T: serde::Serialize + serde::de::DeserializeOwned>(
     outcome: idempotency::Created<T>,
     location: impl FnOnce(&T) -> String,
-    version: impl FnOnce(&T) -> i64,
+    version: impl FnOnce(&T) -> Option<i64>,
 ) -> Result<actix_web::HttpResponse, AppError> {
     match outcome {
         idempotency::Created::New(made) => {
@@ -275,9 +278,11 @@ pub fn created<T: serde::Serialize + serde::de::DeserializeOwned>(
             response
                 .insert_header((header::LOCATION, location(&first)))
                 .insert_header(("Idempotent-Replayed", "true"));
-            Ok(with_etag(response, version(&first))
-                .content_type("application/json")
-                .body(replay.body))
+            let mut response = match version(&first) {
+                Some(version) => with_etag(response, version),
+                None => response,
+            };
+            Ok(response.content_type("application/json").body(replay.body))
         }
     }
 }

@@ -1,12 +1,12 @@
 //! Counter-proposals: `…/meetings/{id}/proposals`, and their acceptance, rejection and
 //! withdrawal.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 
 use super::auth::Caller;
 use super::body::Json;
 use super::problem::Problem;
-use super::{AppState, PageQuery};
+use super::{create_body, created, AppState, PageQuery};
 use crate::domain::stored::MeetingId;
 use crate::error::AppError;
 use crate::service::meetings::{self, NewProposal, Proposal, ProposalDecision};
@@ -21,7 +21,7 @@ use crate::service::Page;
     params(("id" = String, Path, description = "Meeting id")),
     request_body = NewProposal,
     responses(
-        (status = 201, description = "Proposed: open until the host decides or you withdraw it", body = Proposal),
+        (status = 201, description = "Proposed: open until the host decides or you withdraw it (an Idempotency-Key makes a retry safe)", body = Proposal, headers(("Location" = String))),
         (status = 403, description = "Not a participant's admin or scheduler, or the host", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such meeting or session, or not visible", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The meeting is cancelled", body = Problem, content_type = "application/problem+json"),
@@ -32,18 +32,18 @@ use crate::service::Page;
 pub async fn propose(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     id: web::Path<MeetingId>,
-    body: Json<NewProposal>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let proposal =
-        meetings::propose(&state.store, &caller.0, id.clone(), body.into_inner()).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            actix_web::http::header::LOCATION,
-            format!("/api/v1/meetings/{id}/proposals/{}", proposal.id),
-        ))
-        .json(proposal))
+    let (input, key) = create_body::<NewProposal>(&req, &caller, &body)?;
+    let outcome = meetings::propose(&state.store, &caller.0, id.clone(), input, key).await?;
+    created(
+        outcome,
+        |p| format!("/api/v1/meetings/{id}/proposals/{}", p.id),
+        |_| None,
+    )
 }
 
 /// The meeting's proposals, oldest first (its participants' users).

@@ -176,16 +176,28 @@ async fn a_counter_proposal_accepted_rejected_and_withdrawn(app: TestApp) {
     )
     .await;
 
-    // Withdrawn by its proposer only.
-    let third = app
-        .expect(
-            201,
-            "POST",
-            &proposals,
-            Some(w.token("b-admin")),
-            Some(json!({"start": "2027-03-31T10:00", "end": "2027-03-31T11:00", "comment": "Or the 31st"})),
-        )
+    // Withdrawn by its proposer only. (Proposed with an Idempotency-Key: a retry proposes
+    // nothing more and answers the first proposal again.)
+    let once = || {
+        app.client
+            .post(app.url(&proposals))
+            .bearer_auth(w.token("b-admin"))
+            .header("idempotency-key", "b-31st")
+            .json(&json!({"start": "2027-03-31T10:00", "end": "2027-03-31T11:00", "comment": "Or the 31st"}))
+            .send()
+    };
+    let first = once().await.unwrap();
+    assert_eq!(first.status(), 201);
+    let third: Value = first.json().await.unwrap();
+    let retry = once().await.unwrap();
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let replayed: Value = retry.json().await.unwrap();
+    assert_eq!(replayed["id"], third["id"]);
+    let listed = app
+        .expect(200, "GET", &proposals, Some(w.token("b-viewer")), None)
         .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 3);
     app.expect_problem(
         403,
         "forbidden",

@@ -20,6 +20,7 @@ use crate::domain::meeting::{check_len, MeetingStatus, Response};
 use crate::domain::stored::{string_enum, DelegationId, MeetingId};
 use crate::domain::time;
 use crate::error::{AppError, FieldError};
+use crate::service::idempotency::{self, Created};
 use crate::service::{write_row, Context, Page, PageRequest};
 use crate::store::occurrence_answers::{self, OccurrenceAnswerRow};
 use crate::store::proposals::{self as rows, ProposalRow};
@@ -148,7 +149,8 @@ pub async fn propose(
     ctx: &Context,
     id: MeetingId,
     input: NewProposal,
-) -> Result<Proposal, AppError> {
+    idempotency: Option<idempotency::Key>,
+) -> Result<Created<Proposal>, AppError> {
     let mut errors = Vec::new();
     text("comment", &input.comment, &mut errors);
     let start = input
@@ -184,48 +186,69 @@ pub async fn propose(
     let zone = input.time_zone.as_deref().map(parse_zone).transpose()?;
     let ctx = ctx.clone();
     write_row(store, Locked::Meeting, id.clone(), move |conn| {
-        let row = load_visible(conn, &ctx, &id)?;
-        let proposer = answering(conn, &ctx, &id)?;
-        if proposer == row.host() {
-            return Err(AppError::Forbidden(
-                "the host changes its meeting itself: proposals are the other parties'".into(),
-            ));
-        }
-        if row.status()? == MeetingStatus::Cancelled {
-            return Err(AppError::Conflict("the meeting is cancelled".into()));
-        }
-        if let Some(at) = recurrence_id {
-            if row.recurrence.is_none() {
-                return Err(AppError::invalid_fields(vec![FieldError::new(
-                    "recurrence_id",
-                    "a single meeting has no sessions",
-                )]));
-            }
-            occurrence(conn, &row, at)?;
-        }
-        let proposal = ProposalRow {
-            id: new_id(),
-            meeting_id: id.as_str().to_owned(),
-            proposer_delegation_id: proposer.as_str().to_owned(),
-            proposer_user_id: ctx.principal.user_id.as_str().to_owned(),
-            recurrence_id: recurrence_id.map(|t| t.naive_utc()),
-            start_local: start,
-            end_local: end,
-            time_zone: zone.map(|z| z.name().to_owned()),
-            location: input.location.clone(),
-            comment: input.comment.trim().to_owned(),
-            status: ProposalStatus::Open.as_str().to_owned(),
-            reason: None,
-            created_at: now(),
-            decided_at: None,
-        };
-        rows::insert(conn, &proposal)?;
-        let summary = format!("a change of '{}' proposed", row.title);
-        record(conn, &ctx, &proposal, ("meeting.propose", summary))?;
-        view(proposal)
+        idempotency::once(conn, idempotency.as_ref(), |conn| {
+            proposal_of(conn, &ctx, &id, &input, (start, end, zone, recurrence_id))
+        })
     })
     .await
 }
+
+/// Records a checked proposal (in the caller's transaction).
+fn proposal_of(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    id: &MeetingId,
+    input: &NewProposal,
+    (start, end, zone, recurrence_id): Proposed,
+) -> Result<Proposal, AppError> {
+    let row = load_visible(conn, ctx, id)?;
+    let proposer = answering(conn, ctx, id)?;
+    if proposer == row.host() {
+        return Err(AppError::Forbidden(
+            "the host changes its meeting itself: proposals are the other parties'".into(),
+        ));
+    }
+    if row.status()? == MeetingStatus::Cancelled {
+        return Err(AppError::Conflict("the meeting is cancelled".into()));
+    }
+    if let Some(at) = recurrence_id {
+        if row.recurrence.is_none() {
+            return Err(AppError::invalid_fields(vec![FieldError::new(
+                "recurrence_id",
+                "a single meeting has no sessions",
+            )]));
+        }
+        occurrence(conn, &row, at)?;
+    }
+    let proposal = ProposalRow {
+        id: new_id(),
+        meeting_id: id.as_str().to_owned(),
+        proposer_delegation_id: proposer.as_str().to_owned(),
+        proposer_user_id: ctx.principal.user_id.as_str().to_owned(),
+        recurrence_id: recurrence_id.map(|t| t.naive_utc()),
+        start_local: start,
+        end_local: end,
+        time_zone: zone.map(|z| z.name().to_owned()),
+        location: input.location.clone(),
+        comment: input.comment.trim().to_owned(),
+        status: ProposalStatus::Open.as_str().to_owned(),
+        reason: None,
+        created_at: now(),
+        decided_at: None,
+    };
+    rows::insert(conn, &proposal)?;
+    let summary = format!("a change of '{}' proposed", row.title);
+    record(conn, ctx, &proposal, ("meeting.propose", summary))?;
+    view(proposal)
+}
+
+/// A proposal's checked times, zone and session.
+type Proposed = (
+    Option<chrono::NaiveDateTime>,
+    Option<chrono::NaiveDateTime>,
+    Option<crate::domain::zone::TimeZone>,
+    Option<DateTime<Utc>>,
+);
 
 /// The meeting's proposals, oldest first, for the users of its participant delegations.
 pub async fn list_proposals(
