@@ -33,7 +33,7 @@ impl ConflictQuery {
     }
 }
 
-fn instant(
+pub(super) fn instant(
     field: &str,
     raw: Option<&str>,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod availability;
 pub mod body;
 pub mod channels;
 pub mod delegations;
@@ -82,6 +83,7 @@ pub fn path_config() -> web::PathConfig {
         (name = "delegations", description = "The directory of delegations"),
         (name = "users", description = "A delegation's users"),
         (name = "meetings", description = "Meetings across time zones, responses, conflicts and the schedule"),
+        (name = "availability", description = "Busy times of delegations"),
         (name = "channels", description = "Bilateral contact channels (hotlines, consultations, working groups): proposal, transitions, history"),
         (name = "forums", description = "Multilateral platforms and their member delegations"),
         (name = "calendar", description = "iCalendar export: one meeting's .ics, and subscribable feeds"),
@@ -311,6 +313,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(delegations::list)
             .service(delegations::get)
             .service(delegations::update)
+            .service(availability::busy)
             .service(delegations::create_user)
             .service(delegations::list_users)
             .service(delegations::deactivate_user)

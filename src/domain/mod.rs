@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod agreement;
+pub mod busy;
 pub mod channel;
 pub mod delegation;
 pub mod edit;

@@ -28,6 +28,9 @@ pub struct Delegation {
     pub working_hours: WorkingHoursJson,
     /// Where calendar invitations for this delegation go (optional).
     pub contact_email: Option<String>,
+    /// Whether other delegations may read its busy times (`GET /delegations/{id}/busy`); when
+    /// false only its own users and platform admins may (a slot search still honours them).
+    pub share_busy: bool,
     pub version: i64,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -56,6 +59,7 @@ fn view(row: DelegationRow) -> Result<Delegation, AppError> {
         time_zone: row.time_zone,
         working_hours,
         contact_email: row.contact_email,
+        share_busy: row.share_busy,
         version: row.version,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
@@ -91,6 +95,8 @@ pub struct DelegationPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub contact_email: Option<Option<String>>,
+    /// Whether other delegations may read its busy times.
+    pub share_busy: Option<bool>,
 }
 
 /// The delegations `given` names, each by id or by code (`"US"`, any case), as ids in the order
@@ -212,6 +218,7 @@ pub async fn create(
                 time_zone: zone.name(),
                 working_hours: &hours_json,
                 contact_email: input.contact_email.as_deref(),
+                share_busy: true,
             };
             rows::insert(conn, &id, &values).map_err(|e| conflict_on_code(e, &input.code))?;
             audit::record(
@@ -345,6 +352,10 @@ pub async fn update(
         if contact_email != current.contact_email {
             changed.push("contact_email");
         }
+        let share_busy = patch.share_busy.unwrap_or(current.share_busy);
+        if share_busy != current.share_busy {
+            changed.push("share_busy");
+        }
         let values = DelegationValues {
             code: &code,
             name: &name,
@@ -352,6 +363,7 @@ pub async fn update(
             time_zone: &time_zone,
             working_hours: &working_hours,
             contact_email: contact_email.as_deref(),
+            share_busy,
         };
         let updated = rows::update(conn, &id, current.version, &values)
             .map_err(|e| conflict_on_code(e, &code))?;

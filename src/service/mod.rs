@@ -1,6 +1,7 @@
 //! Use cases: authorization, one transaction each, orchestration of domain rules and the store.
 
 pub mod audit;
+pub mod availability;
 pub mod bootstrap;
 pub mod channels;
 pub mod delegations;
@@ -255,6 +256,26 @@ where
         detail: "the resource is being changed by others right now: try again".into(),
         retry_after: std::time::Duration::from_secs(1),
     })
+}
+
+/// A window `[from, to)` of at most `max_days` days (422 on `to` otherwise).
+pub fn check_window(
+    (from, to): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
+    max_days: i64,
+) -> Result<(), AppError> {
+    if to <= from {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "to",
+            "must be after from",
+        )]));
+    }
+    if to - from > chrono::TimeDelta::days(max_days) {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "to",
+            format!("the window is at most {max_days} days"),
+        )]));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

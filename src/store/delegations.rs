@@ -21,6 +21,8 @@ pub struct DelegationRow {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Other delegations may read its busy times.
+    pub share_busy: bool,
 }
 
 /// What a directory entry shows.
@@ -51,6 +53,7 @@ pub struct DelegationValues<'a> {
     pub time_zone: &'a str,
     pub working_hours: &'a str,
     pub contact_email: Option<&'a str>,
+    pub share_busy: bool,
 }
 
 /// The columns of `DelegationValues`, for an insert and for an update alike.
@@ -63,6 +66,7 @@ macro_rules! values {
             delegations::time_zone.eq($v.time_zone),
             delegations::working_hours.eq($v.working_hours),
             delegations::contact_email.eq($v.contact_email),
+            delegations::share_busy.eq($v.share_busy),
         )
     };
 }

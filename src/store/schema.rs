@@ -12,6 +12,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        share_busy -> Bool,
     }
 }
 

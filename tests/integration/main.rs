@@ -8,6 +8,7 @@ mod helpers;
 
 mod agreement;
 mod among;
+mod availability;
 mod binary;
 mod calendar;
 mod calendar_rfc;

@@ -53,6 +53,61 @@ pub fn conflicts(
         .into_iter()
         .filter(|o| o.status != MeetingStatus::Cancelled)
         .collect();
+    let mut found = Vec::new();
+    for theirs in occupied(conn, delegations, (from, to), exclude)? {
+        if mine
+            .iter()
+            .any(|m| overlaps(m.start_utc, m.end_utc, theirs.start_utc, theirs.end_utc))
+        {
+            found.push((
+                theirs.delegation_id,
+                theirs.meeting_id,
+                theirs.start_utc,
+                theirs.end_utc,
+            ));
+        }
+    }
+    let ids: Vec<String> = found
+        .iter()
+        .map(|(_, id, _, _)| id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let id_texts: Vec<&str> = ids.iter().map(String::as_str).collect();
+    found.sort_by(|a, b| (a.2, &a.0, &a.1).cmp(&(b.2, &b.0, &b.1)));
+    let seen: BTreeSet<String> =
+        rows::visible_among(conn, ctx.principal.delegation_id.as_ref(), &id_texts)?
+            .into_iter()
+            .collect();
+    Ok(found
+        .into_iter()
+        .map(|(delegation_id, id, start_utc, end_utc)| Conflict {
+            delegation_id: DelegationId::from(delegation_id),
+            start_utc,
+            end_utc,
+            meeting_id: seen.contains(&id).then(|| MeetingId::from(id)),
+        })
+        .collect())
+}
+
+/// A delegation's time taken by one occurrence of one of its meetings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occupied {
+    pub delegation_id: String,
+    pub meeting_id: String,
+    pub start_utc: DateTime<Utc>,
+    pub end_utc: DateTime<Utc>,
+}
+
+/// These delegations' occurrences overlapping `[from, to)`: not cancelled, and not declined by
+/// that delegation (the meeting, or that session of it); `exclude` left out. Candidates are
+/// found through the (delegation, span) index, then expanded.
+pub fn occupied(
+    conn: &mut DbConnection,
+    delegations: &[DelegationId],
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    exclude: Option<&MeetingId>,
+) -> Result<Vec<Occupied>, AppError> {
     let window = Window {
         from: from.naive_utc(),
         to: Some(to.naive_utc()),
@@ -73,7 +128,7 @@ pub fn conflicts(
             .filter(|a| a.response == Response::Declined.as_str())
             .map(|a| (a.meeting_id, a.original_start_utc, a.delegation_id))
             .collect();
-    let mut found = Vec::new();
+    let mut taken = Vec::new();
     for (delegation_id, row) in &rows {
         let timeline = timeline_of(row, overrides.get(&row.id).cloned().unwrap_or_default())?;
         for theirs in timeline.between(from, to).map_err(recurrence_error)? {
@@ -86,33 +141,15 @@ pub fn conflicts(
                     continue;
                 }
             }
-            if mine
-                .iter()
-                .any(|m| overlaps(m.start_utc, m.end_utc, theirs.start_utc, theirs.end_utc))
-            {
-                found.push((
-                    delegation_id.clone(),
-                    row.id.clone(),
-                    theirs.start_utc,
-                    theirs.end_utc,
-                ));
-            }
+            taken.push(Occupied {
+                delegation_id: delegation_id.clone(),
+                meeting_id: row.id.clone(),
+                start_utc: theirs.start_utc,
+                end_utc: theirs.end_utc,
+            });
         }
     }
-    found.sort_by(|a, b| (a.2, &a.0, &a.1).cmp(&(b.2, &b.0, &b.1)));
-    let seen: BTreeSet<String> =
-        rows::visible_among(conn, ctx.principal.delegation_id.as_ref(), &id_texts)?
-            .into_iter()
-            .collect();
-    Ok(found
-        .into_iter()
-        .map(|(delegation_id, id, start_utc, end_utc)| Conflict {
-            delegation_id: DelegationId::from(delegation_id),
-            start_utc,
-            end_utc,
-            meeting_id: seen.contains(&id).then(|| MeetingId::from(id)),
-        })
-        .collect())
+    Ok(taken)
 }
 
 /// With `on_conflict=reject`, any conflict refuses the booking or change (409).

@@ -23,7 +23,7 @@ mod update;
 
 /// Whether a window read counts cancelled meetings.
 pub use crate::store::meetings::Cancelled;
-pub use conflicts::CONFLICT_HORIZON_DAYS;
+pub use conflicts::{occupied, Occupied, CONFLICT_HORIZON_DAYS};
 pub use create::create;
 pub use dto::{
     Conflict, Created, Meeting, MeetingFilter, MeetingPatch, NewMeeting, NewResponse, Occurrence,

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::consent::Consent;
 use super::dto::{Occurrence, OccurrenceParty, Schedule};
@@ -11,7 +11,7 @@ use crate::domain::channel::ChannelStatus;
 use crate::domain::meeting::{Format, MeetingStatus};
 use crate::domain::time;
 use crate::domain::zone::TimeZone;
-use crate::error::{AppError, FieldError};
+use crate::error::AppError;
 use crate::service::Context;
 use crate::store::meetings::{self as rows, Cancelled, Listed};
 use crate::store::windows::Window;
@@ -28,18 +28,7 @@ pub async fn schedule(
     tz: Option<String>,
     cancelled: Cancelled,
 ) -> Result<Schedule, AppError> {
-    if to <= from {
-        return Err(AppError::invalid_fields(vec![FieldError::new(
-            "to",
-            "must be after from",
-        )]));
-    }
-    if to - from > TimeDelta::days(MAX_SCHEDULE_DAYS) {
-        return Err(AppError::invalid_fields(vec![FieldError::new(
-            "to",
-            format!("the window is at most {MAX_SCHEDULE_DAYS} days"),
-        )]));
-    }
+    crate::service::check_window((from, to), MAX_SCHEDULE_DAYS)?;
     let explicit = tz
         .as_deref()
         .map(|z| TimeZone::parse(z).map_err(|e| AppError::UnknownTimeZone(format!("tz: {e}"))))
