@@ -9,7 +9,7 @@ use super::gathered::{self, Gathered, GatheredAnswer, GatheredOverride, Gathered
 use super::literal::word;
 use super::schema::{forum_members as fm, meeting_participants as mp, meetings};
 use super::stamp::Stamp;
-use super::windows::{self, Answers, Window};
+use super::windows::{self, Window};
 use super::{now, DbConnection};
 use crate::domain::stored::{DelegationId, MeetingId};
 
@@ -404,37 +404,6 @@ pub fn by_ids_with_cancelled(
     ids: Vec<String>,
 ) -> QueryResult<Vec<MeetingRow>> {
     load_by_ids(conn, ids, Cancelled::Included)
-}
-
-/// Each of these delegations' meetings (with the delegation) whose span overlaps the window:
-/// not cancelled, not declined by that delegation, and not `exclude`.
-pub fn busy_candidates(
-    conn: &mut DbConnection,
-    delegations: &[DelegationId],
-    window: Window,
-    exclude: Option<&MeetingId>,
-) -> QueryResult<Vec<(String, MeetingRow)>> {
-    let delegations: Vec<&str> = delegations.iter().map(DelegationId::as_str).collect();
-    let taking_part = windows::participations(conn, &delegations, window, Answers::NotDeclined)?;
-    let ids: Vec<String> = taking_part
-        .iter()
-        .map(|(meeting_id, _)| meeting_id.clone())
-        .filter(|id| exclude.is_none_or(|e| e.as_str() != id))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let rows: std::collections::HashMap<String, MeetingRow> =
-        load_by_ids(conn, ids, Cancelled::Excluded)?
-            .into_iter()
-            .map(|row| (row.id.clone(), row))
-            .collect();
-    Ok(taking_part
-        .into_iter()
-        .filter_map(|(meeting_id, delegation_id)| {
-            rows.get(&meeting_id)
-                .map(|row| (delegation_id, row.clone()))
-        })
-        .collect())
 }
 
 /// Meetings whose instants were derived with another tz database than `tzdb_version`.

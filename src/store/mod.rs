@@ -16,6 +16,7 @@ pub mod identity;
 pub mod literal;
 pub mod meetings;
 pub mod migrate;
+pub mod occupancy;
 pub mod occurrence_answers;
 pub mod overrides;
 pub mod participants;

@@ -132,21 +132,40 @@ fn meetings_in(window: Window, which: impl Fn() -> BoxedMeetings) -> [Member; 2]
 
 /// The meetings `delegation` takes part in whose span overlaps the window, as two members of a
 /// compound statement, each on its covering index (as in `participations`).
-fn taking_part_in(window: Window, delegation: &str) -> [Member; 2] {
+fn taking_part_in(window: Window, delegation: &str, answers: Answers) -> [Member; 2] {
     let to = window.to.unwrap_or(OPEN_END);
-    let singles = mp::table
-        .filter(mp::delegation_id.eq(delegation.to_owned()))
+    let theirs = || {
+        let query = mp::table
+            .filter(mp::delegation_id.eq(delegation.to_owned()))
+            .into_boxed();
+        // Declined ones left out when asked (the answer is read from the covering index).
+        match answers {
+            Answers::Any => query,
+            Answers::NotDeclined => query.filter(mp::response.ne(word("declined"))),
+        }
+    };
+    let singles = theirs()
         .filter(mp::series.eq(flag(false)))
         .filter(mp::span_start_utc.gt(window.earliest_single_start()))
         .filter(mp::span_start_utc.lt(to))
         .filter(mp::span_end_utc.gt(window.from))
         .select(mp::meeting_id);
-    let series = mp::table
-        .filter(mp::delegation_id.eq(delegation.to_owned()))
+    let series = theirs()
         .filter(mp::series.eq(flag(true)))
         .filter(mp::span_end_utc.gt(window.from))
         .select(mp::meeting_id);
     [Box::new(singles), Box::new(series)]
+}
+
+/// The meetings `delegation` takes part in (`answers`: declined ones too, or not) whose span
+/// overlaps the window: a filter on `meetings`, as `visible`.
+pub fn taking_part(delegation: &DelegationId, window: Window, answers: Answers) -> Visible {
+    let to = window.to.unwrap_or(OPEN_END);
+    in_union(
+        meetings::id,
+        taking_part_in(window, delegation.as_str(), answers).into(),
+    )
+    .and(meetings::span_start_utc.lt(to))
 }
 
 type BoxedMeetings = meetings::BoxedQuery<'static, MultiBackend>;
@@ -168,7 +187,7 @@ pub fn visible(viewer: Option<&DelegationId>, window: Window) -> Visible {
     }));
     if let Some(delegation_id) = viewer {
         let delegation = delegation_id.as_str().to_owned();
-        members.extend(taking_part_in(window, &delegation));
+        members.extend(taking_part_in(window, &delegation, Answers::Any));
         members.extend(meetings_in(window, || {
             let forums = fm::table
                 .filter(fm::delegation_id.eq(delegation.clone()))

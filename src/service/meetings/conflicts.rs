@@ -5,14 +5,15 @@ use std::collections::{BTreeSet, HashSet};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 
 use super::dto::{Conflict, OnConflict};
-use super::load::{overrides_of, recurrence_error, timeline_of};
+use super::load::{override_of, recurrence_error, timeline_of_times};
 use crate::domain::meeting::{overlaps, MeetingStatus, Response};
 use crate::domain::recurrence::Timeline;
 use crate::domain::stored::{DelegationId, MeetingId};
 use crate::error::AppError;
 use crate::service::Context;
+use crate::store::occupancy::{self, Occupying};
 use crate::store::windows::Window;
-use crate::store::{meetings as rows, occurrence_answers, DbConnection};
+use crate::store::{meetings as rows, DbConnection};
 
 /// How far ahead a series is checked for conflicts: the coming year (from its first
 /// occurrence, if that is later).
@@ -112,41 +113,47 @@ pub fn occupied(
         from: from.naive_utc(),
         to: Some(to.naive_utc()),
     };
-    let rows = rows::busy_candidates(conn, delegations, window, exclude)?;
-    let ids: Vec<MeetingId> = rows
-        .iter()
-        .map(|(_, r)| r.meeting_id())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let overrides = overrides_of(conn, &ids)?;
-    // Sessions a delegation declined on their own do not keep it busy.
-    let id_texts: Vec<&str> = ids.iter().map(MeetingId::as_str).collect();
-    let declined: HashSet<(String, NaiveDateTime, String)> =
-        occurrence_answers::of_meetings(conn, &id_texts)?
-            .into_iter()
-            .filter(|a| a.response == Response::Declined.as_str())
-            .map(|a| (a.meeting_id, a.original_start_utc, a.delegation_id))
-            .collect();
     let mut taken = Vec::new();
-    for (delegation_id, row) in &rows {
-        let timeline = timeline_of(row, overrides.get(&row.id).cloned().unwrap_or_default())?;
-        for theirs in timeline.between(from, to).map_err(recurrence_error)? {
-            if theirs.status == MeetingStatus::Cancelled {
-                continue;
-            }
-            if let Some(original) = theirs.recurrence_id {
-                let key = (row.id.clone(), original.naive_utc(), delegation_id.clone());
-                if declined.contains(&key) {
+    for delegation in delegations {
+        for Occupying {
+            row,
+            overrides,
+            answers,
+        } in occupancy::of_delegation(conn, delegation, window, exclude)?
+        {
+            let overrides = overrides
+                .into_iter()
+                .map(override_of)
+                .collect::<Result<Vec<_>, _>>()?;
+            let timeline = timeline_of_times(
+                &row.id,
+                (&row.status, &row.time_zone, row.recurrence.as_deref()),
+                (row.start_utc, row.end_utc, row.start_local),
+                overrides,
+            )?;
+            // Sessions the delegation declined on their own do not keep it busy.
+            let declined: HashSet<NaiveDateTime> = answers
+                .into_iter()
+                .filter(|a| {
+                    a.delegation_id == delegation.as_str()
+                        && a.response == Response::Declined.as_str()
+                })
+                .map(|a| a.original_start_utc)
+                .collect();
+            for theirs in timeline.between(from, to).map_err(recurrence_error)? {
+                let declined_session = theirs
+                    .recurrence_id
+                    .is_some_and(|original| declined.contains(&original.naive_utc()));
+                if theirs.status == MeetingStatus::Cancelled || declined_session {
                     continue;
                 }
+                taken.push(Occupied {
+                    delegation_id: delegation.as_str().to_owned(),
+                    meeting_id: row.id.clone(),
+                    start_utc: theirs.start_utc,
+                    end_utc: theirs.end_utc,
+                });
             }
-            taken.push(Occupied {
-                delegation_id: delegation_id.clone(),
-                meeting_id: row.id.clone(),
-                start_utc: theirs.start_utc,
-                end_utc: theirs.end_utc,
-            });
         }
     }
     Ok(taken)

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::TimeDelta;
+use chrono::{NaiveDateTime, TimeDelta};
 use chrono_tz::Tz;
 
 use super::conflicts::conflicts;
@@ -190,16 +190,36 @@ pub fn series_of(
 
 /// When a stored meeting takes place: its first slot, its series, and these overrides.
 pub fn timeline_of(row: &MeetingRow, overrides: Vec<Override>) -> Result<Timeline, AppError> {
-    let (start, end) = (row.start_utc.and_utc(), row.end_utc.and_utc());
-    let series = match &row.recurrence {
-        Some(rule) => Some(
-            series_of(rule, row.zone()?.tz(), row.start_local, end - start)
-                .map_err(|e| AppError::internal(format!("stored rule of {}: {e}", row.id)))?,
-        ),
+    timeline_of_times(
+        &row.id,
+        (&row.status, &row.time_zone, row.recurrence.as_deref()),
+        (row.start_utc, row.end_utc, row.start_local),
+        overrides,
+    )
+}
+
+/// `timeline_of`, from the stored columns it reads: id (for errors), status, zone and rule,
+/// then the first slot's instants and wall-clock start.
+pub fn timeline_of_times(
+    id: &str,
+    (status, zone, rule): (&str, &str, Option<&str>),
+    (start_utc, end_utc, start_local): (NaiveDateTime, NaiveDateTime, NaiveDateTime),
+    overrides: Vec<Override>,
+) -> Result<Timeline, AppError> {
+    let (start, end) = (start_utc.and_utc(), end_utc.and_utc());
+    let series = match rule {
+        Some(rule) => {
+            let zone = TimeZone::parse(zone)
+                .map_err(|e| AppError::internal(format!("stored zone of {id}: {e}")))?;
+            Some(
+                series_of(rule, zone.tz(), start_local, end - start)
+                    .map_err(|e| AppError::internal(format!("stored rule of {id}: {e}")))?,
+            )
+        }
         None => None,
     };
     Ok(Timeline {
-        status: row.status()?,
+        status: stored(status)?,
         start_utc: start,
         end_utc: end,
         series,
