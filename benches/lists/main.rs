@@ -452,6 +452,14 @@ async fn run(backend: Backend, (n, own): (usize, usize), report: &mut Vec<Measur
         ),
         ("forums", "/api/v1/forums".to_owned(), f.viewer.as_str()),
         ("feed .ics", f.feed.clone(), ""),
+        (
+            "busy, 92 days",
+            format!(
+                "/api/v1/delegations/{}/busy?from=2027-01-01T00:00:00Z&to=2027-04-03T00:00:00Z",
+                f.v
+            ),
+            f.viewer.as_str(),
+        ),
     ];
     let backend_name = match backend {
         Backend::Sqlite => "sqlite",
