@@ -322,10 +322,21 @@ pub fn audited(
     (action, summary): (&str, String),
     details: &super::history::Details,
 ) -> Result<Meeting, AppError> {
-    feed_stamps::meeting_changed(conn, id, Vec::new())?;
-    record_change(conn, ctx, id, (action, summary), details)?;
+    changed(conn, ctx, id, (action, summary), details)?;
     let row = load_visible(conn, ctx, id)?;
     view(conn, ctx, row, WithConflicts::No)
+}
+
+/// Records a change of meeting `id` that feeds show: moves its feeds' stamps and audits it.
+pub fn changed(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    id: &MeetingId,
+    (action, summary): (&str, String),
+    details: &super::history::Details,
+) -> Result<(), AppError> {
+    feed_stamps::meeting_changed(conn, id, Vec::new())?;
+    record_change(conn, ctx, id, (action, summary), details)
 }
 
 /// Records a change of meeting `id` in the audit log for every party, with what it changed.

@@ -7,24 +7,23 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::consent;
+use super::consent::Consent;
 use super::dto::{NewResponse, Participant};
 use super::load::{
-    audited, load_visible, overrides_of_one, participants_of_one, recurrence_error, timeline_of,
+    changed, load_visible, overrides_of_one, participants_of_one, recurrence_error, timeline_of,
 };
 use super::respond::{answer_details, answering, check_answer};
-use crate::domain::agreement::{
-    agreement, answers_to_occurrence, occurrence_status, Agreement, AgreementState,
-};
+use crate::domain::agreement::Agreement;
 use crate::domain::meeting::{MeetingStatus, ParticipantRole, Response};
-use crate::domain::recurrence::Instance;
+use crate::domain::recurrence::{Instance, Occurrence};
 use crate::domain::stored::{DelegationId, MeetingId};
 use crate::domain::time;
 use crate::error::AppError;
 use crate::service::{check_version, stale, write_row, Context};
+use crate::store::gathered::GatheredAnswer;
 use crate::store::meetings::{self as rows, MeetingRow, Versioned};
 use crate::store::occurrence_answers::{self, OccurrenceAnswerRow};
-use crate::store::{now, stored, DbConnection, Locked, Store};
+use crate::store::{now, DbConnection, Locked, Store};
 
 /// A party's answer as it applies to one session.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, ToSchema)]
@@ -136,7 +135,7 @@ pub async fn respond_to_session(
             .iter()
             .find(|a| a.delegation_id == delegation);
         details.change("response", was.map(|a| a.response), answer.response);
-        audited(
+        changed(
             conn,
             &ctx,
             &id,
@@ -189,25 +188,24 @@ fn session(
     let (start_utc, end_utc) = own_override
         .and_then(|o| o.moved)
         .unwrap_or((instance.start_utc, instance.end_utc));
-    let given: Vec<(DelegationId, Response)> = own
+    // The same rule as the schedule's and the feed's: `Consent`.
+    let gathered: Vec<GatheredAnswer> = own
         .iter()
-        .map(|a| {
-            Ok((
-                DelegationId::from(a.delegation_id.clone()),
-                stored(&a.response)?,
-            ))
+        .map(|a| GatheredAnswer {
+            original_start_utc: a.original_start_utc,
+            delegation_id: a.delegation_id.clone(),
+            response: a.response.clone(),
         })
-        .collect::<Result<_, AppError>>()?;
-    let answers = answers_to_occurrence(&consent::answers(&participants), &given);
-    let agreement = agreement(consent::rule_of(row)?, &answers);
-    let series_status = row.status()?;
-    let own_status = own_override.and_then(|o| o.status);
-    let status = if given.is_empty() {
-        own_status.unwrap_or(series_status)
-    } else {
-        let agreed = agreement.state == AgreementState::Agreed;
-        occurrence_status(series_status, own_status, agreed, row.confirmation_forced)
+        .collect();
+    let consent = Consent::of(row, &participants, gathered)?;
+    let occurrence = Occurrence {
+        recurrence_id: Some(original),
+        start_utc,
+        end_utc,
+        status: own_override.and_then(|o| o.status).unwrap_or(row.status()?),
     };
+    let (status, agreement) = consent.of_occurrence(&occurrence)?;
+    let answers = consent.answers_to(original.naive_utc());
     Ok(Session {
         meeting_id: id,
         recurrence_id: time::fmt_instant(&original),

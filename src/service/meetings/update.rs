@@ -97,10 +97,9 @@ pub(super) fn apply(
     on_conflict: OnConflict,
 ) -> Result<Meeting, AppError> {
     let (id, start, end, zone) = (id.clone(), parsed.start, parsed.end, parsed.zone);
-    let ctx = ctx.clone();
-    let row = load_visible(conn, &ctx, &id)?;
+    let row = load_visible(conn, ctx, &id)?;
     let host = row.host();
-    authorize_host(&ctx, &host)?;
+    authorize_host(ctx, &host)?;
     check_version(expected_version, row.version)?;
     if row.status()? == MeetingStatus::Cancelled {
         return Err(AppError::Conflict(
@@ -143,7 +142,7 @@ pub(super) fn apply(
     let rule = consent::check_rule(rule, plan.participants.len())?;
     let answers = consent::answers_after(&plan.participants, &host, &keep);
     let (status, forced) = consent::decide(
-        &ctx,
+        ctx,
         &host,
         &agreement(rule, &answers),
         consent::Asked {
@@ -159,7 +158,7 @@ pub(super) fn apply(
     let references = (plan.channel_id.as_ref(), plan.forum_id.as_ref());
     check_channel_and_forum(conn, &host, &plan.participants, references, &plan.changes)?;
     let found = if plan.changes.time() || plan.changes.contains(Change::Participants) {
-        let found = conflicts(conn, &ctx, Some(&id), &plan.participants, &plan.timeline)?;
+        let found = conflicts(conn, ctx, Some(&id), &plan.participants, &plan.timeline)?;
         refuse_if_rejected(on_conflict, &found)?;
         Some(found)
     } else {
@@ -213,13 +212,13 @@ pub(super) fn apply(
         },
         Some(&details.to_json()),
     )?;
-    let row = load_visible(conn, &ctx, &id)?;
+    let row = load_visible(conn, ctx, &id)?;
     let found = match found {
         Some(found) => found,
-        None => conflicts(conn, &ctx, Some(&id), &plan.participants, &plan.timeline)?,
+        None => conflicts(conn, ctx, Some(&id), &plan.participants, &plan.timeline)?,
     };
     let mut meeting = row.into_view(participants_of_one(conn, &id)?, Some(found))?;
-    with_channels(conn, &ctx, std::slice::from_mut(&mut meeting))?;
+    with_channels(conn, ctx, std::slice::from_mut(&mut meeting))?;
     if !plan.orphaned.is_empty() {
         let orphaned = plan.orphaned.iter().map(time::fmt_instant).collect();
         meeting.orphaned_occurrences = Some(orphaned);
