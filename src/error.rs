@@ -52,6 +52,9 @@ pub enum AppError {
     /// `confirmed` asked before the parties agreed (`domain::agreement`).
     #[error("{0}")]
     NotAgreed(String),
+    /// `host_rotation: true` on a bilateral booking by the delegation whose turn it is not.
+    #[error("{0}")]
+    HostOutOfTurn(String),
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
@@ -93,6 +96,7 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::ChannelNotActive(_) => "channel-not-active",
             Self::NotAgreed(_) => "not-agreed",
+            Self::HostOutOfTurn(_) => "host-out-of-turn",
             Self::PreconditionFailed(_) => "precondition-failed",
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -109,7 +113,8 @@ impl AppError {
             | Self::UnknownTimeZone(_)
             | Self::NonexistentLocalTime(_)
             | Self::AmbiguousLocalTime(_)
-            | Self::InvalidRecurrence(_) => 422,
+            | Self::InvalidRecurrence(_)
+            | Self::HostOutOfTurn(_) => 422,
             Self::Unauthorized(_) => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
@@ -220,6 +225,7 @@ mod tests {
                 409,
             ),
             (AppError::NotAgreed("x".into()), "not-agreed", 409),
+            (AppError::HostOutOfTurn("x".into()), "host-out-of-turn", 422),
             (
                 AppError::PreconditionFailed("x".into()),
                 "precondition-failed",

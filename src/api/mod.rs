@@ -83,7 +83,7 @@ pub fn path_config() -> web::PathConfig {
         (name = "delegations", description = "The directory of delegations"),
         (name = "users", description = "A delegation's users"),
         (name = "meetings", description = "Meetings across time zones, responses, conflicts and the schedule"),
-        (name = "availability", description = "Busy times of delegations"),
+        (name = "availability", description = "Busy times and non-working days of delegations, the search for a common time, host alternation"),
         (name = "channels", description = "Bilateral contact channels (hotlines, consultations, working groups): proposal, transitions, history"),
         (name = "forums", description = "Multilateral platforms and their member delegations"),
         (name = "calendar", description = "iCalendar export: one meeting's .ics, and subscribable feeds"),
@@ -314,6 +314,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(delegations::get)
             .service(delegations::update)
             .service(availability::busy)
+            .service(availability::observances)
+            .service(availability::replace_observances)
+            .service(availability::search)
+            .service(availability::reciprocity)
             .service(delegations::create_user)
             .service(delegations::list_users)
             .service(delegations::deactivate_user)

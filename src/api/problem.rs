@@ -68,6 +68,7 @@ fn title_of(code: &str) -> &'static str {
         "conflict" => "Conflict",
         "channel-not-active" => "The channel is not active",
         "not-agreed" => "The parties have not agreed",
+        "host-out-of-turn" => "It is the other delegation's turn to host",
         "precondition-failed" => "The resource has changed",
         "payload-too-large" => "The request body is too large",
         "unsupported-media-type" => "The request body is not JSON",

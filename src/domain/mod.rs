@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod agreement;
+pub mod availability;
 pub mod busy;
 pub mod channel;
 pub mod delegation;
@@ -9,6 +10,7 @@ pub mod edit;
 pub mod ical;
 pub mod identity;
 pub mod meeting;
+pub mod observance;
 pub mod recurrence;
 pub mod stored;
 pub mod throttle;

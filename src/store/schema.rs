@@ -249,6 +249,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    observances (delegation_id, position) {
+        delegation_id -> Text,
+        position -> Integer,
+        name -> Text,
+        day -> Nullable<Text>,
+        rule -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     delegations,
     users,
@@ -267,5 +277,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     forum_members,
     feed_stamps,
     occurrence_answers,
-    proposals
+    proposals,
+    observances
 );

@@ -170,6 +170,16 @@ impl Rule {
         format!("{};UNTIL={}", self.floating, until.format("%Y%m%dT%H%M%SZ"))
     }
 
+    /// Whether an occurrence starting at `start_utc` (`start_local` on the wall clock) is
+    /// within UNTIL.
+    pub fn admits(&self, start_utc: DateTime<Utc>, start_local: NaiveDateTime) -> bool {
+        match self.until {
+            None => true,
+            Some(Until::Instant(until)) => start_utc <= until,
+            Some(Until::Date(date)) => start_local.date() <= date,
+        }
+    }
+
     pub fn is_bounded(&self) -> bool {
         self.until.is_some() || self.count.is_some()
     }
@@ -275,11 +285,7 @@ impl Series {
     }
 
     fn within_until(&self, instance: &Instance) -> bool {
-        match self.rule.until {
-            None => true,
-            Some(Until::Instant(until)) => instance.start_utc <= until,
-            Some(Until::Date(date)) => instance.start_local.date() <= date,
-        }
+        self.rule.admits(instance.start_utc, instance.start_local)
     }
 
     /// The occurrences overlapping `[from, to)` (a window of at most `MAX_WINDOW_DAYS`), in order.

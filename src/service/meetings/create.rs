@@ -21,6 +21,7 @@ use crate::domain::time;
 use crate::domain::zone::TZDB_VERSION;
 use crate::error::{AppError, FieldError};
 use crate::service::audit::{self, Entry};
+use crate::service::availability::check_turn;
 use crate::service::{idempotency, Context};
 use crate::store::feed_stamps;
 use crate::store::meetings::{self as rows, MeetingValues};
@@ -112,6 +113,9 @@ pub async fn create(
         .write(move |conn| {
             idempotency::once(conn, idempotency.as_ref(), |conn| {
                 let set = participant_set(conn, &host, &input.participants)?;
+                if input.host_rotation == Some(true) {
+                    check_turn(conn, &host, &set)?;
+                }
                 let rule = consent::check_rule(rule, set.len())?;
                 let answers = consent::answers_after(&set, &host, &HashMap::new());
                 let (status, forced) = consent::decide(

@@ -128,6 +128,10 @@ pub struct NewMeeting {
     pub forum_id: Option<ForumId>,
     /// For a local time that occurs twice (DST overlap): `earlier` or `later`.
     pub disambiguation: Option<Disambiguation>,
+    /// A bilateral meeting booked only if it is the host delegation's turn (it hosted fewer of
+    /// the two delegations' meetings, or as many and not the last): 422 `host-out-of-turn`
+    /// otherwise. Off by default.
+    pub host_rotation: Option<bool>,
 }
 
 /// A partial update: a field present replaces the stored value, `null` clears an optional one,

@@ -30,7 +30,7 @@ pub use dto::{
     OnConflict, Participant, Schedule,
 };
 pub use history::{history, HistoryEntry};
-pub use load::parse_local;
+pub use load::{parse_local, parse_zone};
 pub use occurrences::{put_occurrence, OccurrenceChange, SeriesOccurrence};
 pub use proposals::{
     accept, list_proposals, propose, reject, withdraw, NewProposal, Proposal, ProposalDecision,
