@@ -20,8 +20,10 @@ pub struct Party {
 pub enum Rank {
     /// By start.
     Earliest,
-    /// By the largest burden any one party carries, smallest first; then (for a series) by
-    /// how unevenly the burden is spread; then by start.
+    /// By the largest burden any one party carries, smallest first, then by start. A series
+    /// is ranked by its parties' burdens per occurrence in the leximin order: the worst-off
+    /// party's first, then the next party's, and so on (a burden is shared rather than piled
+    /// on one party only where that leaves nobody worse off), then by start.
     Fair,
 }
 
@@ -57,13 +59,30 @@ impl Found {
         self.outside.iter().copied().max().unwrap_or_default()
     }
 
-    fn spread(&self) -> TimeDelta {
-        self.worst() - self.outside.iter().copied().min().unwrap_or_default()
+    /// The leximin order of two series' burdens per occurrence: each party's total divided
+    /// by the series' occurrences, compared worst first (cross-multiplied: exact).
+    pub(super) fn leximin(&self, other: &Self) -> std::cmp::Ordering {
+        let sorted = |f: &Self| {
+            let mut v: Vec<i64> = f.outside.iter().map(|d| d.num_minutes()).collect();
+            v.sort_unstable_by(|a, b| b.cmp(a));
+            v
+        };
+        let (mine, theirs) = (sorted(self), sorted(other));
+        let (n, m) = (
+            self.occurrences.max(1) as i64,
+            other.occurrences.max(1) as i64,
+        );
+        mine.iter()
+            .zip(&theirs)
+            .map(|(a, b)| (a * m).cmp(&(b * n)))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
     }
 }
 
 /// A recurring series searched for: each candidate start anchors the rule in `zone`, and every
-/// occurrence starting before `horizon` must be free.
+/// occurrence starting before `horizon` must be free. A rule with COUNT or UNTIL must end
+/// before the horizon (a start whose series would not is not a slot: it cannot be checked).
 #[derive(Debug, Clone)]
 pub struct SeriesPlan {
     rule: Rule,
@@ -106,7 +125,12 @@ impl SeriesPlan {
                 .iter()
                 .map(|i| i.start_local.date())
                 .collect();
-            let anchored = dates.first() == Some(&date);
+            let mut anchored = dates.first() == Some(&date);
+            if anchored && self.rule.is_bounded() {
+                // Occurrences end within two days of their date's midnight.
+                let last = series.last_end()?;
+                anchored = last.is_some_and(|end| end + TimeDelta::days(2) <= self.horizon);
+            }
             self.cache = Some((date, anchored.then_some(dates)));
         }
         Ok(self.cache.as_ref().and_then(|(_, dates)| dates.as_ref()))
@@ -207,15 +231,11 @@ pub fn search(
         start += step;
     }
     if search.rank == Rank::Fair {
-        let evenly = series.is_some();
-        found.sort_by_key(|f| {
-            let spread = if evenly {
-                f.spread()
-            } else {
-                TimeDelta::zero()
-            };
-            (f.worst(), spread, f.start)
-        });
+        if series.is_some() {
+            found.sort_by(|a, b| a.leximin(b).then(a.start.cmp(&b.start)));
+        } else {
+            found.sort_by_key(|f| (f.worst(), f.start));
+        }
     }
     found.truncate(search.limit);
     Ok(found)

@@ -414,3 +414,47 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_bounded_series_must_fit_before_the_horizon() {
+    let window = (utc("2027-03-29T00:00:00Z"), utc("2027-04-02T00:00:00Z"));
+    let horizon = window.0 + TimeDelta::days(365);
+    let always = hours(
+        &["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        &[("00:00", "24:00")],
+    );
+    let parties = [party(Tz::UTC, &always, (window.0, horizon))];
+    let rule = Rule::parse("FREQ=MONTHLY;INTERVAL=3;COUNT=4").expect("rule");
+    let mut plan = SeriesPlan::new(rule, Tz::UTC, horizon);
+    let mut s = plain(window, 60, 500, Rank::Earliest);
+    s.step = TimeDelta::hours(6);
+    let found = search(&s, &parties, &[], Some(&mut plan)).expect("search");
+    // From the 31st, June and September have no such day: the fourth session falls in 2028,
+    // after the horizon. From the 30th, the four sessions end in December.
+    assert!(found.iter().all(|f| f.start.day() != 31), "{found:?}");
+    assert!(found.iter().any(|f| f.start.day() == 30));
+    assert!(found.iter().all(|f| f.occurrences == 4));
+}
+
+#[test]
+fn leximin_prefers_one_burden_to_three_and_compares_per_occurrence() {
+    let at = utc("2027-01-04T08:00:00Z");
+    let found = |minutes: &[i64], occurrences: usize| Found {
+        start: at,
+        end: at,
+        outside: minutes.iter().map(|m| TimeDelta::minutes(*m)).collect(),
+        occurrences,
+    };
+    let daytime = found(&[0, 480, 0, 240], 4);
+    let midnight = found(&[480, 240, 480, 480], 4);
+    assert_eq!(daytime.leximin(&midnight), std::cmp::Ordering::Less);
+    // 90 minutes a session over four beats 120 in one.
+    assert_eq!(
+        found(&[360], 4).leximin(&found(&[120], 1)),
+        std::cmp::Ordering::Less
+    );
+    assert_eq!(
+        found(&[120, 0], 2).leximin(&found(&[0, 120], 2)),
+        std::cmp::Ordering::Equal
+    );
+}

@@ -212,8 +212,8 @@ fn plan(input: &SearchRequest, now: DateTime<Utc>) -> Result<Plan, AppError> {
     })
 }
 
-/// How far a series searched reaches: `to` for a rule without end; else the end of the
-/// latest-anchored series (refused beyond `MAX_SERIES_DAYS`).
+/// How far a series searched reaches: `to` for a rule without end; else `MAX_SERIES_DAYS`
+/// after `from` (a series anchored at `to` that ends later is refused).
 fn horizon(rule: &Rule, zone: Tz, search: &rules::Search) -> Result<DateTime<Utc>, AppError> {
     let (from, to) = search.window;
     if !rule.is_bounded() {
@@ -233,7 +233,7 @@ fn horizon(rule: &Rule, zone: Tz, search: &rules::Search) -> Result<DateTime<Utc
             ),
         )]));
     }
-    Ok(end.max(to))
+    Ok(from + TimeDelta::days(MAX_SERIES_DAYS))
 }
 
 /// A delegation that hides its busy times is searched only beside the caller's own
