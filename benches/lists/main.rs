@@ -18,6 +18,8 @@
 //! 2026, every twentieth a weekly series with a cancelled session (none reaching the measured
 //! windows of 2027 nor the feed's 90 days back), so that every row of the report holds the same
 //! windows and only the history differs.
+//! Six more delegations in six zones (`search.rs`) get 10,000 meetings each over 2025–2028 and
+//! a few observances, for the slot search.
 //! Every endpoint is then called over HTTP by V's viewer (and by X, a forum member not taking
 //! part) and timed: median and 95th percentile of 40 calls after 5 warm-up calls; then V's
 //! scheduler's writes (`writes.rs`): a booking, a three-year weekly series (conflicts checked
@@ -27,6 +29,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod search;
 mod seeding;
 mod writes;
 
@@ -381,6 +384,12 @@ async fn run(backend: Backend, (n, own): (usize, usize), report: &mut Vec<Measur
     tokio::spawn(app.run_until_stopped());
 
     let f = fixture(&client, admin_password).await;
+    let platform = client.login("admin", admin_password).await;
+    let searched: Vec<DelegationId> = search::delegations(&client, &platform)
+        .await
+        .iter()
+        .map(|s| DelegationId::from(s.as_str()))
+        .collect();
     let seeding = Instant::now();
     let store = Store::open(&DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
     let others: Vec<DelegationId> = f
@@ -397,6 +406,7 @@ async fn run(backend: Backend, (n, own): (usize, usize), report: &mut Vec<Measur
         write_transaction(&mut conn, |conn| {
             seeding::seed_others(conn, n, &others);
             seeding::seed_own(conn, own, (&v, &w), &others);
+            search::seed_searched(conn, &searched);
             Ok::<_, diesel::result::Error>(())
         })
         .unwrap();
@@ -478,6 +488,9 @@ async fn run(backend: Backend, (n, own): (usize, usize), report: &mut Vec<Measur
     for (name, path, token) in cases {
         let token = (!token.is_empty()).then_some(token);
         timed.push((name.to_owned(), client.time(&path, token).await));
+    }
+    for (name, median, p95) in search::measure(&client, &f.viewer).await {
+        timed.push((name, (median, p95)));
     }
     for (name, median, p95) in writes::measure(&client, &f).await {
         timed.push((name, (median, p95)));

@@ -9,12 +9,12 @@ use serde_json::{json, Value};
 use super::{Client, Fixture, CALLS, WARM_UP};
 
 /// One timed kind of call: (method, path, body) for the i-th call.
-type Request = Box<dyn Fn(usize) -> (&'static str, String, Option<Value>)>;
+pub type Request = Box<dyn Fn(usize) -> (&'static str, String, Option<Value>)>;
 
 impl Client {
     /// Median and 95th percentile of `CALLS` timed calls (after `WARM_UP` untimed ones), each
     /// with its own request.
-    async fn time_each(&self, token: &str, request: &Request) -> (Duration, Duration) {
+    pub(super) async fn time_each(&self, token: &str, request: &Request) -> (Duration, Duration) {
         let mut times = Vec::with_capacity(CALLS);
         for i in 0..WARM_UP + CALLS {
             let (method, path, body) = request(i);
