@@ -17,7 +17,8 @@ use crate::store::{delegations, DbConnection, Store};
 pub struct Reciprocity {
     /// Meetings hosted, by delegation id (both present, 0 when none).
     pub hosted: BTreeMap<String, i64>,
-    /// The host of the latest meeting (by its start), null when they have met on neither side.
+    /// The host of the meeting that starts latest (of a series: its first session), null when
+    /// they have never met.
     #[schema(value_type = Option<String>)]
     pub last_host: Option<DelegationId>,
     /// Whoever hosted fewer; on a tie, the one that did not host last; null when they have
@@ -33,12 +34,18 @@ pub fn turn(
     b: &DelegationId,
 ) -> Result<Reciprocity, AppError> {
     let hosts = bilateral_hosts(conn, a.as_str(), b.as_str())?;
-    let count = |d: &DelegationId| hosts.iter().filter(|(h, _, _)| h == d.as_str()).count() as i64;
+    let count = |d: &DelegationId| {
+        hosts
+            .iter()
+            .find(|(h, _, _)| h == d.as_str())
+            .map_or(0, |(_, n, _)| *n)
+    };
     let (na, nb) = (count(a), count(b));
     let last_host = hosts
         .iter()
-        .max_by_key(|(_, start, created)| (*start, *created))
-        .map(|(h, _, _)| DelegationId::from(h.as_str()));
+        .filter_map(|(h, _, latest)| latest.map(|t| (t, h)))
+        .max()
+        .map(|(_, h)| DelegationId::from(h.as_str()));
     let next_host = match na.cmp(&nb) {
         std::cmp::Ordering::Less => Some(a.clone()),
         std::cmp::Ordering::Greater => Some(b.clone()),
