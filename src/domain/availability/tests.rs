@@ -458,3 +458,74 @@ fn leximin_prefers_one_burden_to_three_and_compares_per_occurrence() {
         std::cmp::Ordering::Equal
     );
 }
+
+const RULES: [&str; 4] = [
+    "FREQ=DAILY;COUNT=3",
+    "FREQ=WEEKLY",
+    "FREQ=DAILY;INTERVAL=2",
+    "FREQ=WEEKLY;BYDAY=MO,WE,FR",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn every_occurrence_of_a_series_slot_is_free_and_within_hours(
+        c in case(),
+        rule in 0..RULES.len(),
+        zone in 0..ZONES.len(),
+    ) {
+        let (rule, zone) = (Rule::parse(RULES[rule]).expect("rule"), ZONES[zone]);
+        let window = (c.start, c.start + TimeDelta::days(c.days));
+        let horizon = window.1 + TimeDelta::days(9);
+        let parties: Vec<Party> = c
+            .zones
+            .iter()
+            .zip(&c.hours)
+            .map(|(tz, h)| party(*tz, &working_hours_of(h), (window.0, horizon)))
+            .collect();
+        let at = |m: i64| c.start + TimeDelta::minutes(m);
+        let busy: Vec<Interval> = c.busy.iter().map(|(s, l)| (at(*s), at(s + l))).collect();
+        let s = Search {
+            window,
+            earliest: window.0,
+            duration: TimeDelta::minutes(c.duration),
+            step: TimeDelta::minutes(c.step),
+            limit: c.limit,
+            allowance: TimeDelta::minutes(c.allowance),
+            rank: Rank::Fair,
+        };
+        let mut plan = SeriesPlan::new(rule.clone(), zone, horizon);
+        let found = search(&s, &parties, &merge(busy.clone()), Some(&mut plan)).expect("search");
+        for f in found {
+            // Expanded again, independently of the plan's per-date cache.
+            let series = crate::domain::recurrence::Series::new(
+                rule.clone(),
+                zone,
+                to_local(f.start, zone),
+                s.duration,
+            )
+            .expect("series");
+            let occurrences: Vec<_> = series
+                .between(f.start, horizon)
+                .expect("expand")
+                .into_iter()
+                .filter(|o| o.start_utc < horizon)
+                .collect();
+            prop_assert_eq!(occurrences.first().map(|o| o.start_utc), Some(f.start));
+            prop_assert_eq!(occurrences.len(), f.occurrences);
+            for (i, (tz, h)) in c.zones.iter().zip(&c.hours).enumerate() {
+                let mut total = 0;
+                for o in &occurrences {
+                    let outside = outside_by_minutes(*tz, h, o.start_utc, c.duration);
+                    prop_assert!(outside <= c.allowance);
+                    total += outside;
+                }
+                prop_assert_eq!(f.outside[i].num_minutes(), total);
+            }
+            for o in &occurrences {
+                prop_assert!(busy.iter().all(|(bs, be)| *be <= o.start_utc || *bs >= o.end_utc));
+            }
+        }
+    }
+}
