@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use super::busy::merge;
 pub use super::busy::Interval;
 use super::delegation::WorkingHours;
-pub use search::{search, Candidate, Found, Party, Rank, Search, SeriesPlan};
+pub use search::{search, Found, Party, Rank, Search, SeriesPlan};
 
 /// The offsets a zone has around a window: from each start, the offset (local − UTC) in force.
 #[derive(Debug, Clone)]
@@ -93,7 +93,7 @@ impl Offsets {
 }
 
 /// The local dates that instants in `[from, to)` can fall on in any zone (offsets are within
-/// ±26 hours), widened by a day.
+/// ±26 hours), from two days before to two days after.
 pub fn local_dates(from: DateTime<Utc>, to: DateTime<Utc>) -> impl Iterator<Item = NaiveDate> {
     let first = from.date_naive() - TimeDelta::days(2);
     let last = to.date_naive() + TimeDelta::days(2);

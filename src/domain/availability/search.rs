@@ -190,9 +190,6 @@ fn evaluate(
     Some(totals)
 }
 
-/// A candidate start and its occurrences.
-pub type Candidate = (DateTime<Utc>, Vec<Interval>);
-
 /// The slots of `search` for `parties`, none meeting `blocked` (every party's busy and
 /// unavailable times, sorted and disjoint), ranked and cut to the limit.
 pub fn search(

@@ -288,7 +288,8 @@ pub async fn search(store: &Store, ctx: &Context, input: SearchRequest) -> Resul
             let mut series = match &plan.series {
                 None => None,
                 Some((rule, zone)) => {
-                    let zone = zone.unwrap_or(calendars[0].zone);
+                    let first = calendars.first().map_or(Tz::UTC, |c| c.zone);
+                    let zone = zone.unwrap_or(first);
                     let horizon = horizon(rule, zone, search)?;
                     Some(rules::SeriesPlan::new(rule.clone(), zone, horizon))
                 }
