@@ -45,16 +45,19 @@ impl Offsets {
             let next = t + SAMPLE;
             let offset = offset_at(tz, next);
             if offset != current {
-                // The first second with the new offset, by bisection.
-                let (mut lo, mut hi) = (t, next);
-                while hi - lo > TimeDelta::seconds(1) {
+                // The first second with the new offset, by bisection over whole seconds
+                // (zones change at whole seconds).
+                let (mut lo, mut hi) = (t.timestamp(), next.timestamp() + 1);
+                while hi - lo > 1 {
                     let mid = lo + (hi - lo) / 2;
-                    if offset_at(tz, mid) == current {
+                    let at_mid = DateTime::from_timestamp(mid, 0).unwrap_or(next);
+                    if offset_at(tz, at_mid) == current {
                         lo = mid;
                     } else {
                         hi = mid;
                     }
                 }
+                let hi = DateTime::from_timestamp(hi, 0).unwrap_or(next);
                 current = offset_at(tz, hi);
                 periods.push((hi, current));
                 if current != offset {

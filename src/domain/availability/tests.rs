@@ -200,7 +200,8 @@ fn a_series_avoids_a_holiday_and_keeps_its_wall_clock_time() {
 
 // ---- property tests: the search against an independent, minute-by-minute reading ----
 
-const ZONES: [Tz; 9] = [
+const ZONES: [Tz; 10] = [
+    Tz::Pacific__Apia,
     Tz::America__New_York,
     Tz::Europe__Zurich,
     Tz::Europe__Moscow,
@@ -212,8 +213,10 @@ const ZONES: [Tz; 9] = [
     Tz::Pacific__Chatham,
 ];
 
-/// Windows with a DST change inside (New York, Europe, Lord Howe, Santiago, Chatham).
-const STARTS: [&str; 5] = [
+/// Windows with a DST change inside (New York, Europe, Lord Howe, Santiago, Chatham), and the
+/// day Samoa skipped.
+const STARTS: [&str; 6] = [
+    "2011-12-28T00:00:00Z",
     "2027-03-12T00:00:00Z",
     "2027-03-26T00:00:00Z",
     "2027-04-02T00:00:00Z",
@@ -528,4 +531,26 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn a_day_a_zone_skipped_has_no_working_hours() {
+    // Samoa skipped Friday 30 December 2011 (UTC−10 to UTC+14).
+    let window = (utc("2011-12-28T00:00:00Z"), utc("2012-01-02T00:00:00Z"));
+    let every_day = hours(
+        &["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        &[("09:00", "17:00")],
+    );
+    let apia = party(Tz::Pacific__Apia, &every_day, window);
+    let offsets = Offsets::of(Tz::Pacific__Apia, window.0, window.1);
+    assert!(offsets
+        .day(NaiveDate::from_ymd_opt(2011, 12, 30).expect("date"))
+        .is_empty());
+    // Thursday the 29th, 09:00 at UTC−10, then Saturday the 31st, 09:00 at UTC+14.
+    assert!(apia
+        .working
+        .contains(&(utc("2011-12-29T19:00:00Z"), utc("2011-12-30T03:00:00Z"))));
+    assert!(apia
+        .working
+        .contains(&(utc("2011-12-30T19:00:00Z"), utc("2011-12-31T03:00:00Z"))));
 }

@@ -44,7 +44,7 @@ pub struct SearchRequest {
     pub limit: Option<i64>,
     /// Kept free before and after every meeting (0 to 720, default 0).
     pub buffer_minutes: Option<i64>,
-    /// No slot starts sooner than this after now (default 0).
+    /// No slot starts sooner than this after now (default 0: none in the past).
     pub min_notice_minutes: Option<i64>,
     /// How long each delegation may be outside its working hours, per occurrence (default 0).
     pub outside_hours_minutes: Option<i64>,
