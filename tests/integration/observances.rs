@@ -189,3 +189,35 @@ async fn observances_are_whole_days_and_a_series_avoids_them(app: TestApp) {
         ]
     );
 }
+
+on_both_backends!(an_observance_on_a_day_the_zone_skipped_takes_no_time);
+
+async fn an_observance_on_a_day_the_zone_skipped_takes_no_time(app: TestApp) {
+    let platform = app.admin_token().await;
+    let samoa = app.create_delegation(&platform, "WS", "Pacific/Apia").await;
+    let path = format!("/api/v1/delegations/{samoa}/observances");
+    let busy = format!(
+        "/api/v1/delegations/{samoa}/busy?from=2011-12-28T00:00:00Z&to=2012-01-03T00:00:00Z"
+    );
+    // Samoa went from UTC−10 to UTC+14 at the end of Thursday 29 December 2011: Friday the
+    // 30th never happened there.
+    app.expect(
+        200,
+        "PUT",
+        &path,
+        Some(&platform),
+        Some(json!({"observances": [{"name": "Skipped", "date": "2011-12-30"}]})),
+    )
+    .await;
+    let seen = app.expect(200, "GET", &busy, Some(&platform), None).await;
+    assert_eq!(seen["unavailable"], json!([]), "{seen}");
+    // New Year's Day, at UTC+14.
+    app.expect(200, "PUT", &path, Some(&platform),
+        Some(json!({"observances": [{"name": "New Year", "rule": "FREQ=YEARLY;BYMONTH=1;BYMONTHDAY=1"}]}))).await;
+    let seen = app.expect(200, "GET", &busy, Some(&platform), None).await;
+    assert_eq!(
+        seen["unavailable"],
+        json!([{"start_utc": "2011-12-31T10:00:00Z",
+        "end_utc": "2012-01-01T10:00:00Z", "reason": "observance"}])
+    );
+}
