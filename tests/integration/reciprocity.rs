@@ -150,3 +150,49 @@ async fn reciprocity_counts_hosts_and_keeps_the_turn(app: TestApp) {
     )
     .await;
 }
+
+on_both_backends!(concurrent_bookings_keep_the_turn);
+
+async fn concurrent_bookings_keep_the_turn(app: TestApp) {
+    let w = app.world().await;
+    // B hosted once: it is A's turn, for one meeting only.
+    app.book(
+        w.token("b-scheduler"),
+        json!({"title": "First", "participants": [w.a],
+        "time_zone": "UTC", "start": "2027-04-01T10:00", "end": "2027-04-01T11:00"}),
+    )
+    .await;
+    const AT_ONCE: usize = 8;
+    let bookings = (0..AT_ONCE).map(|i| {
+        let (app, token, b) = (&app, w.token("a-scheduler"), w.b.clone());
+        async move {
+            let body = json!({"title": format!("Turn {i}"), "participants": [b],
+                "time_zone": "UTC", "start": format!("2027-05-{:02}T10:00", i + 1),
+                "end": format!("2027-05-{:02}T11:00", i + 1), "host_rotation": true});
+            app.call("POST", "/api/v1/meetings", Some(token), Some(body))
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(bookings).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 422),
+        "{statuses:?}"
+    );
+    let turn = app
+        .expect(
+            200,
+            "GET",
+            "/api/v1/reciprocity?a=AAA&b=BBB",
+            Some(w.token("a-viewer")),
+            None,
+        )
+        .await;
+    assert_eq!(turn["hosted"], json!({w.a.clone(): 1, w.b.clone(): 1}));
+}

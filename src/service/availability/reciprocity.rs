@@ -10,7 +10,7 @@ use super::super::Context;
 use crate::domain::stored::DelegationId;
 use crate::error::{AppError, FieldError};
 use crate::store::reciprocity::bilateral_hosts;
-use crate::store::{delegations, DbConnection, Store};
+use crate::store::{delegations, lock_row, DbConnection, Locked, Store};
 
 /// The bilateral meetings of two delegations (not cancelled; a series counts once) by host.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, ToSchema)]
@@ -107,7 +107,7 @@ pub async fn reciprocity(
 }
 
 /// For a booking with `host_rotation: true`: a bilateral meeting, hosted by the delegation
-/// whose turn it is (422 `host-out-of-turn` otherwise).
+/// whose turn it is (422 `host-out-of-turn` otherwise). Call it in the booking's transaction.
 pub fn check_turn(
     conn: &mut DbConnection,
     host: &DelegationId,
@@ -120,6 +120,13 @@ pub fn check_turn(
         )]));
     };
     let guest = if first == host { second } else { first };
+    // Bookings of the pair queue here (in id order, the same for every writer) and read the
+    // count after the one before them committed: two at once cannot both take one turn.
+    let mut pair = [host.as_str(), guest.as_str()];
+    pair.sort_unstable();
+    for id in pair {
+        lock_row(conn, Locked::Delegation, id)?;
+    }
     let turn = turn(conn, host, guest)?;
     match turn.next_host {
         Some(next) if &next != host => Err(AppError::HostOutOfTurn(format!(
