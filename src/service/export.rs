@@ -103,13 +103,9 @@ fn occurrence_answers_of(
     let mut by_meeting: HashMap<String, Vec<GatheredAnswer>> = HashMap::new();
     for a in occurrence_answers::of_meetings(conn, &ids)? {
         by_meeting
-            .entry(a.meeting_id)
+            .entry(a.meeting_id.clone())
             .or_default()
-            .push(GatheredAnswer {
-                original_start_utc: a.original_start_utc,
-                delegation_id: a.delegation_id,
-                response: a.response,
-            });
+            .push(GatheredAnswer::from(&a));
     }
     Ok(by_meeting)
 }

@@ -19,6 +19,7 @@ use diesel::sqlite::Sqlite;
 use diesel::QueryResult;
 
 use super::conn::MultiBackend;
+use super::occurrence_answers::OccurrenceAnswerRow;
 use super::overrides::OverrideRow;
 use super::participants::ParticipantRow;
 use super::schema::meetings;
@@ -252,6 +253,16 @@ pub struct GatheredAnswer {
     pub original_start_utc: NaiveDateTime,
     pub delegation_id: String,
     pub response: String,
+}
+
+impl From<&OccurrenceAnswerRow> for GatheredAnswer {
+    fn from(row: &OccurrenceAnswerRow) -> Self {
+        Self {
+            original_start_utc: row.original_start_utc,
+            delegation_id: row.delegation_id.clone(),
+            response: row.response.clone(),
+        }
+    }
 }
 
 /// The occurrence answers gathered for a meeting, by original start then delegation.

@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use super::conflicts::conflicts;
 use super::dto::{Meeting, Participant};
 use crate::domain::meeting::{Format, MeetingStatus, SlotError};
-use crate::domain::recurrence::{Override, RecurrenceError, Rule, Series, Timeline};
+use crate::domain::recurrence::{Instance, Override, RecurrenceError, Rule, Series, Timeline};
 use crate::domain::stored::{ChannelId, DelegationId, ForumId, MeetingId};
 use crate::domain::time::{self, LocalTimeError};
 use crate::domain::zone::TimeZone;
@@ -186,6 +186,27 @@ pub fn series_of(
     duration: TimeDelta,
 ) -> Result<Series, RecurrenceError> {
     Series::new(Rule::parse(rule)?, zone, start_local, duration)
+}
+
+/// The occurrence of `timeline`'s series that originally starts at `original`; 404 when there
+/// is none (or no series).
+pub fn occurrence_in(
+    timeline: &Timeline,
+    original: chrono::DateTime<chrono::Utc>,
+) -> Result<Instance, AppError> {
+    timeline
+        .series
+        .as_ref()
+        .map(|s| s.occurrence_at(original))
+        .transpose()
+        .map_err(recurrence_error)?
+        .flatten()
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "{} is not an occurrence of this meeting",
+                crate::domain::time::fmt_instant(&original)
+            ))
+        })
 }
 
 /// When a stored meeting takes place: its first slot, its series, and these overrides.

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use super::checks::{authorize_host, check_texts};
 use super::history::Details;
 use super::load::{
-    load_visible, overrides_of_one, parse_local, parse_zone, recurrence_error, slot_error,
-    timeline_of,
+    load_visible, occurrence_in, override_of, overrides_of_one, parse_local, parse_zone,
+    recurrence_error, slot_error, timeline_of,
 };
 use super::sessions::SessionKey;
 use crate::domain::meeting::{MeetingStatus, Slot};
@@ -160,16 +160,15 @@ pub(super) fn apply_occurrence(
         return Err(AppError::Conflict("the series is cancelled".into()));
     }
     let series_zone = row.zone()?;
-    let overrides = overrides_of_one(conn, &id)?;
+    // One read of the overrides: the timeline's, and the session's venue.
+    let stored = overrides::of_meetings(conn, &[id.as_str()])?;
+    let overrides = stored
+        .iter()
+        .cloned()
+        .map(|o| override_of(o.into()))
+        .collect::<Result<Vec<_>, _>>()?;
     let timeline = timeline_of(&row, overrides.clone())?;
-    let instance = timeline
-        .series
-        .as_ref()
-        .map(|s| s.occurrence_at(original))
-        .transpose()
-        .map_err(recurrence_error)?
-        .flatten()
-        .ok_or_else(not_an_occurrence)?;
+    let instance = occurrence_in(&timeline, original)?;
     let existing = overrides
         .iter()
         .find(|o| o.original_start_utc == original)
@@ -181,7 +180,7 @@ pub(super) fn apply_occurrence(
         .and_then(|o| o.moved)
         .unwrap_or((instance.start_utc, instance.end_utc));
     // Where the session is held now, and where it will be.
-    let venue = overrides::of_meetings(conn, &[id.as_str()])?
+    let venue = stored
         .into_iter()
         .find(|o| o.original_start_utc == original.naive_utc())
         .map(|o| (o.location, o.time_zone))

@@ -22,6 +22,7 @@ use crate::domain::time;
 use crate::error::{AppError, FieldError};
 use crate::service::idempotency::{self, Created};
 use crate::service::{write_row, Context, Page, PageRequest};
+use crate::store::meetings::MeetingRow;
 use crate::store::occurrence_answers::{self, OccurrenceAnswerRow};
 use crate::store::proposals::{self as rows, ProposalRow};
 use crate::store::{new_id, now, participants, stored, DbConnection, Locked, Store};
@@ -272,15 +273,15 @@ pub async fn list_proposals(
         .await
 }
 
-/// An open proposal of a meeting the caller's delegation takes part in (404 otherwise; 409
-/// once it is decided).
+/// The meeting and an open proposal of it, when the caller's delegation takes part (404
+/// otherwise; 409 once the proposal is decided).
 fn open_proposal(
     conn: &mut DbConnection,
     ctx: &Context,
     id: &MeetingId,
     proposal_id: &str,
-) -> Result<ProposalRow, AppError> {
-    load_visible(conn, ctx, id)?;
+) -> Result<(MeetingRow, ProposalRow), AppError> {
+    let row = load_visible(conn, ctx, id)?;
     match &ctx.principal.delegation_id {
         Some(d) if participants::takes_part(conn, id, d)? => {}
         _ => return Err(AppError::not_found("proposal")),
@@ -293,7 +294,7 @@ fn open_proposal(
             found.status
         )));
     }
-    Ok(found)
+    Ok((row, found))
 }
 
 /// The host accepts: the proposed change is made (as a change by the host), the other parties
@@ -306,8 +307,7 @@ pub async fn accept(
 ) -> Result<Proposal, AppError> {
     let ctx = ctx.clone();
     write_row(store, Locked::Meeting, id.clone(), move |conn| {
-        let proposal = open_proposal(conn, &ctx, &id, &proposal_id)?;
-        let row = load_visible(conn, &ctx, &id)?;
+        let (row, proposal) = open_proposal(conn, &ctx, &id, &proposal_id)?;
         authorize_host(&ctx, &row.host())?;
         let proposer = DelegationId::from(proposal.proposer_delegation_id.clone());
         let start = proposal.start_local.as_ref().map(time::fmt_local);
@@ -393,8 +393,7 @@ pub async fn reject(
     }
     let ctx = ctx.clone();
     write_row(store, Locked::Meeting, id.clone(), move |conn| {
-        let proposal = open_proposal(conn, &ctx, &id, &proposal_id)?;
-        let row = load_visible(conn, &ctx, &id)?;
+        let (row, proposal) = open_proposal(conn, &ctx, &id, &proposal_id)?;
         authorize_host(&ctx, &row.host())?;
         decided(
             conn,
@@ -425,7 +424,7 @@ pub async fn withdraw(
     }
     let ctx = ctx.clone();
     write_row(store, Locked::Meeting, id.clone(), move |conn| {
-        let proposal = open_proposal(conn, &ctx, &id, &proposal_id)?;
+        let (_, proposal) = open_proposal(conn, &ctx, &id, &proposal_id)?;
         let proposer = DelegationId::from(proposal.proposer_delegation_id.clone());
         if ctx.principal.delegation_id.as_ref() != Some(&proposer)
             || !ctx.principal.may_schedule_for(&proposer)

@@ -10,12 +10,12 @@ use utoipa::ToSchema;
 use super::consent::Consent;
 use super::dto::{NewResponse, Participant};
 use super::load::{
-    changed, load_visible, overrides_of_one, participants_of_one, recurrence_error, timeline_of,
+    changed, load_visible, occurrence_in, overrides_of_one, participants_of_one, timeline_of,
 };
 use super::respond::{answer_details, answering, check_answer};
 use crate::domain::agreement::Agreement;
 use crate::domain::meeting::{MeetingStatus, ParticipantRole, Response};
-use crate::domain::recurrence::{Instance, Occurrence};
+use crate::domain::recurrence::{Instance, Occurrence, Override};
 use crate::domain::stored::{DelegationId, MeetingId};
 use crate::domain::time;
 use crate::error::AppError;
@@ -92,10 +92,12 @@ pub async fn respond_to_session(
     write_row(store, Locked::Meeting, id.clone(), move |conn| {
         let row = load_visible(conn, &ctx, &id)?;
         let original = key.original(&row)?;
-        let instance = occurrence(conn, &row, original)?;
+        // The answer changes no override: read once, for the session before and after.
+        let overrides = overrides_of_one(conn, &id)?;
+        let instance = occurrence_in(&timeline_of(&row, overrides.clone())?, original)?;
         let delegation = answering(conn, &ctx, &id)?;
         check_version(expected_version, row.version)?;
-        let before = session(conn, &row, original, &instance)?;
+        let before = session(conn, (&row, &overrides), original, &instance)?;
         if before.status == MeetingStatus::Cancelled {
             return Err(AppError::Conflict("the session is cancelled".into()));
         }
@@ -143,7 +145,7 @@ pub async fn respond_to_session(
             &details,
         )?;
         let row = load_visible(conn, &ctx, &id)?;
-        session(conn, &row, original, &instance)
+        session(conn, (&row, &overrides), original, &instance)
     })
     .await
 }
@@ -154,26 +156,14 @@ pub(super) fn occurrence(
     row: &MeetingRow,
     original: DateTime<Utc>,
 ) -> Result<Instance, AppError> {
-    let timeline = timeline_of(row, overrides_of_one(conn, &row.meeting_id())?)?;
-    timeline
-        .series
-        .as_ref()
-        .map(|s| s.occurrence_at(original))
-        .transpose()
-        .map_err(recurrence_error)?
-        .flatten()
-        .ok_or_else(|| {
-            AppError::NotFound(format!(
-                "{} is not an occurrence of this meeting",
-                time::fmt_instant(&original)
-            ))
-        })
+    let overrides = overrides_of_one(conn, &row.meeting_id())?;
+    occurrence_in(&timeline_of(row, overrides)?, original)
 }
 
 /// The session as it stands: where it takes place, its status and the answers to it.
 fn session(
     conn: &mut DbConnection,
-    row: &MeetingRow,
+    (row, overrides): (&MeetingRow, &[Override]),
     original: DateTime<Utc>,
     instance: &Instance,
 ) -> Result<Session, AppError> {
@@ -183,21 +173,16 @@ fn session(
         .into_iter()
         .filter(|a| a.original_start_utc == original.naive_utc())
         .collect();
-    let overrides = overrides_of_one(conn, &id)?;
     let own_override = overrides.iter().find(|o| o.original_start_utc == original);
     let (start_utc, end_utc) = own_override
         .and_then(|o| o.moved)
         .unwrap_or((instance.start_utc, instance.end_utc));
     // The same rule as the schedule's and the feed's: `Consent`.
-    let gathered: Vec<GatheredAnswer> = own
-        .iter()
-        .map(|a| GatheredAnswer {
-            original_start_utc: a.original_start_utc,
-            delegation_id: a.delegation_id.clone(),
-            response: a.response.clone(),
-        })
-        .collect();
-    let consent = Consent::of(row, &participants, gathered)?;
+    let consent = Consent::of(
+        row,
+        &participants,
+        own.iter().map(GatheredAnswer::from).collect(),
+    )?;
     let occurrence = Occurrence {
         recurrence_id: Some(original),
         start_utc,
