@@ -75,6 +75,13 @@ pub fn find(conn: &mut DbConnection, id: &DelegationId) -> QueryResult<Option<De
     delegations::table.find(id.as_str()).first(conn).optional()
 }
 
+/// The delegations whose id is one of `ids` (in no particular order; unknown ids left out).
+pub fn find_all(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<DelegationRow>> {
+    delegations::table
+        .filter(among(delegations::id, ids))
+        .load(conn)
+}
+
 pub fn exists(conn: &mut DbConnection, id: &DelegationId) -> QueryResult<bool> {
     let n: i64 = delegations::table
         .filter(delegations::id.eq(id.as_str()))

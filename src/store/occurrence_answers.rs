@@ -49,6 +49,20 @@ pub fn of_meetings(conn: &mut DbConnection, ids: &[&str]) -> QueryResult<Vec<Occ
     }
 }
 
+/// The answers given to one session (on the primary key's prefix), by delegation.
+pub fn of_session(
+    conn: &mut DbConnection,
+    id: &MeetingId,
+    original_start_utc: NaiveDateTime,
+) -> QueryResult<Vec<OccurrenceAnswerRow>> {
+    oa::table
+        .filter(oa::meeting_id.eq(id.as_str()))
+        .filter(oa::original_start_utc.eq(original_start_utc))
+        .select(OccurrenceAnswerRow::as_select())
+        .order(oa::delegation_id.asc())
+        .load(conn)
+}
+
 /// Writes one delegation's answer to one occurrence (replacing an earlier one).
 pub fn put(conn: &mut DbConnection, row: &OccurrenceAnswerRow) -> QueryResult<()> {
     diesel::delete(

@@ -39,13 +39,18 @@ struct Calendar {
     observances: Vec<Observance>,
 }
 
-/// The calendars of `ids`, in that order (each must exist).
+/// The calendars of `ids`, in that order (each must exist): two statements, whatever the count.
 fn calendars(conn: &mut DbConnection, ids: &[DelegationId]) -> Result<Vec<Calendar>, AppError> {
     let keys: Vec<&str> = ids.iter().map(DelegationId::as_str).collect();
+    let mut rows = delegations::find_all(conn, &keys)?;
     let mut observed = of_delegations(conn, &keys)?;
     let mut found = Vec::with_capacity(ids.len());
     for id in ids {
-        let row = delegations::find(conn, id)?.ok_or_else(|| AppError::not_found("delegation"))?;
+        let at = rows
+            .iter()
+            .position(|r| r.id == id.as_str())
+            .ok_or_else(|| AppError::not_found("delegation"))?;
+        let row = rows.swap_remove(at);
         let zone = row.time_zone.parse::<Tz>().map_err(AppError::internal)?;
         let json = serde_json::from_str(&row.working_hours).map_err(AppError::internal)?;
         let hours = WorkingHours::parse(&json)

@@ -169,10 +169,7 @@ fn session(
 ) -> Result<Session, AppError> {
     let id = row.meeting_id();
     let participants = participants_of_one(conn, &id)?;
-    let own: Vec<OccurrenceAnswerRow> = occurrence_answers::of_meetings(conn, &[id.as_str()])?
-        .into_iter()
-        .filter(|a| a.original_start_utc == original.naive_utc())
-        .collect();
+    let own = occurrence_answers::of_session(conn, &id, original.naive_utc())?;
     let own_override = overrides.iter().find(|o| o.original_start_utc == original);
     let (start_utc, end_utc) = own_override
         .and_then(|o| o.moved)
